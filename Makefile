@@ -1,0 +1,91 @@
+# artsearch - hand-written Makefile.
+#
+#   make            build libartsearch.a and ./artsearch
+#   make test       build and run every test (unit and end-to-end)
+#   make asan       the same tests built with AddressSanitizer + UBSan
+#   make deps       install the Debian packages the project needs
+#   make clean      remove build products
+#
+# Variables: OPTIMIZATION (default -O2), WERROR=1 (warnings are errors),
+# CC, CFLAGS, LDFLAGS, BUILD (output folder, default build).
+
+CC ?= cc
+OPTIMIZATION ?= -O2
+BUILD ?= build
+SANITIZE ?=
+
+WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wformat=2 -Wundef -Wvla -Wwrite-strings \
+           -Wold-style-definition -Wnull-dereference -Wimplicit-fallthrough
+# Messages and paths are cut to their buffers on purpose.
+WARNINGS += -Wno-format-truncation
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
+
+ifeq ($(SANITIZE),1)
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=undefined
+OPTIMIZATION = -O1
+endif
+
+DEPS_CFLAGS := $(shell pkg-config --cflags libutf8proc jansson 2>/dev/null)
+DEPS_LIBS := -lstemmer -lz -lutf8proc -ljansson -lpthread -lm
+
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(OPTIMIZATION) $(WARNINGS) \
+             $(SANFLAGS) $(DEPS_CFLAGS) -Isrc $(CFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+
+LIB_SRC = src/err.c src/mem.c src/buf.c src/codec.c src/analyze.c \
+          src/corpus.c src/invert.c src/segment.c src/index.c src/search.c \
+          src/snippet.c src/api.c
+LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+LIB = $(BUILD)/libartsearch.a
+BIN = $(BUILD)/artsearch
+
+TEST_SRC = $(wildcard tests/test_*.c)
+TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all test asan deps clean
+.SUFFIXES:
+
+all: artsearch
+
+# The command lives at the top level for the README's commands.
+artsearch: $(BIN)
+	@if [ "$(BUILD)" = build ]; then cp $(BIN) artsearch; fi
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/obj/main.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(LIB) | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LIB) $(ALL_LDFLAGS) $(DEPS_LIBS) \
+	    -lcmocka
+
+$(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+test: $(BIN) $(TEST_BIN)
+	@ARTSEARCH_BIN=$(abspath $(BIN)) tests/run.sh $(TEST_BIN)
+
+asan:
+	$(MAKE) BUILD=build/asan SANITIZE=1 test
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBIAN_PACKAGES = build-essential pkg-config libstemmer-dev zlib1g-dev \
+                  libcmocka-dev libutf8proc-dev libjansson-dev
+
+deps:
+	$(SUDO) apt-get update
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y \
+	    $(DEBIAN_PACKAGES)
+
+clean:
+	rm -rf build artsearch

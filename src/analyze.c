@@ -1,0 +1,433 @@
+/* analyze.c - tokenizing, folding and stemming (the rule is in analyze.h). */
+#include "analyze.h"
+
+#include <libstemmer.h>
+#include <stdio.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "buf.h"
+#include "err.h"
+#include "hash.h"
+#include "mem.h"
+
+/* ---- Stem cache: folded word -> stem, open addressing, arena backed. ---- */
+
+typedef struct {
+    uint64_t hash;
+    const char *folded;     /* folded word, then its stem, in one arena block */
+    uint16_t flen, slen;
+} cache_slot;
+
+#define CACHE_MAX_LOG2 20   /* at most 2^20 slots, cleared when 3/4 full */
+
+typedef struct {
+    cache_slot *slots;
+    size_t cap, count;
+    arena mem;
+} stem_cache;
+
+struct analyzer {
+    char language[32];
+    int stopwords;
+    struct sb_stemmer *stemmer;    /* NULL for "none" */
+    stem_cache cache;
+    buf fold;                       /* scratch: the folded word */
+    buf joined;                     /* scratch: a hyphen compound glued */
+};
+
+static const char *const english_stopwords[] = {
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if",
+    "in", "into", "is", "it", "no", "not", "of", "on", "or", "such", "that",
+    "the", "their", "then", "there", "these", "they", "this", "to", "was",
+    "will", "with", NULL,
+};
+
+static int is_stopword(const char *w, size_t n)
+{
+    for (int i = 0; english_stopwords[i]; i++)
+        if (strlen(english_stopwords[i]) == n &&
+            memcmp(english_stopwords[i], w, n) == 0)
+            return 1;
+    return 0;
+}
+
+const char *analyzer_languages(void)
+{
+    static char list[1024];
+    if (!list[0]) {
+        size_t off = 0;
+        for (const char **l = sb_stemmer_list(); *l; l++) {
+            int n = snprintf(list + off, sizeof list - off, "%s%s",
+                             off ? ", " : "", *l);
+            if (n < 0 || (size_t)n >= sizeof list - off)
+                break;
+            off += (size_t)n;
+        }
+    }
+    return list;
+}
+
+int analyzer_new(const char *language, int stopwords, analyzer **out)
+{
+    *out = NULL;
+    if (!language)
+        language = "english";
+    if (strlen(language) >= 32)
+        return err_set(AS_ERR_LANG, "unknown stemming language '%.40s'",
+                       language);
+    analyzer *a = mem_calloc(1, sizeof *a);
+    if (!a)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    snprintf(a->language, sizeof a->language, "%s", language);
+    a->stopwords = stopwords;
+    buf_init(&a->fold);
+    buf_init(&a->joined);
+    arena_init(&a->cache.mem);
+    if (strcmp(language, "none") != 0) {
+        a->stemmer = sb_stemmer_new(language, "UTF_8");
+        if (!a->stemmer) {
+            mem_free(a);
+            return err_set(AS_ERR_LANG,
+                           "unknown stemming language '%s' (available: "
+                           "none, %s)", language, analyzer_languages());
+        }
+    }
+    *out = a;
+    return AS_OK;
+}
+
+void analyzer_free(analyzer *a)
+{
+    if (!a)
+        return;
+    if (a->stemmer)
+        sb_stemmer_delete(a->stemmer);
+    mem_free(a->cache.slots);
+    arena_reset(&a->cache.mem);
+    buf_free(&a->fold);
+    buf_free(&a->joined);
+    mem_free(a);
+}
+
+const char *analyzer_language(const analyzer *a)
+{
+    return a->language;
+}
+
+int analyzer_stopwords(const analyzer *a)
+{
+    return a->stopwords;
+}
+
+static void cache_clear(stem_cache *c)
+{
+    if (c->slots)
+        memset(c->slots, 0, c->cap * sizeof *c->slots);
+    c->count = 0;
+    arena_reset(&c->mem);
+}
+
+static int cache_grow(stem_cache *c)
+{
+    size_t cap = c->cap ? c->cap * 2 : 4096;
+    if (cap > ((size_t)1 << CACHE_MAX_LOG2)) {
+        cache_clear(c);
+        return AS_OK;
+    }
+    cache_slot *s = mem_calloc(cap, sizeof *s);
+    if (!s)
+        return AS_ERR_NOMEM;
+    for (size_t i = 0; i < c->cap; i++) {
+        if (!c->slots[i].folded)
+            continue;
+        size_t j = c->slots[i].hash & (cap - 1);
+        while (s[j].folded)
+            j = (j + 1) & (cap - 1);
+        s[j] = c->slots[i];
+    }
+    mem_free(c->slots);
+    c->slots = s;
+    c->cap = cap;
+    return AS_OK;
+}
+
+/* Stem w[0..n) through the cache; *out points into the cache. */
+static int stem_word(analyzer *a, const char *w, size_t n, const char **out,
+                     size_t *outlen)
+{
+    stem_cache *c = &a->cache;
+    if (c->count * 4 >= c->cap * 3 && cache_grow(c))
+        return AS_ERR_NOMEM;
+    uint64_t h = hash_bytes(w, n);
+    size_t j = h & (c->cap - 1);
+    while (c->slots[j].folded) {
+        cache_slot *s = &c->slots[j];
+        if (s->hash == h && s->flen == n && memcmp(s->folded, w, n) == 0) {
+            *out = s->folded + s->flen;
+            *outlen = s->slen;
+            return AS_OK;
+        }
+        j = (j + 1) & (c->cap - 1);
+    }
+    const sb_symbol *st = sb_stemmer_stem(a->stemmer, (const sb_symbol *)w,
+                                          (int)n);
+    if (!st)
+        return AS_ERR_NOMEM;
+    size_t sl = (size_t)sb_stemmer_length(a->stemmer);
+    if (sl > AN_MAX_TERM)
+        sl = AN_MAX_TERM;
+    char *mem = arena_alloc(&c->mem, n + sl);
+    if (!mem)
+        return AS_ERR_NOMEM;
+    memcpy(mem, w, n);
+    memcpy(mem + n, st, sl);
+    c->slots[j] = (cache_slot){h, mem, (uint16_t)n, (uint16_t)sl};
+    c->count++;
+    *out = mem + n;
+    *outlen = sl;
+    return AS_OK;
+}
+
+/* ---- Character classes -------------------------------------------------- */
+
+enum { C_SEP = 0, C_LETTER = 1, C_DIGIT = 2 };
+
+/* Decode the code point at s[i]; returns its class and sets *n (>= 1). */
+static int char_class(const unsigned char *s, size_t len, size_t i,
+                      int32_t *cp, size_t *n)
+{
+    unsigned char c = s[i];
+    if (c < 0x80) {
+        *cp = c;
+        *n = 1;
+        if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
+            return C_LETTER;
+        if (c >= '0' && c <= '9')
+            return C_DIGIT;
+        return C_SEP;
+    }
+    utf8proc_int32_t u;
+    utf8proc_ssize_t r = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i),
+                                          &u);
+    if (r <= 0) {
+        *cp = -1;
+        *n = 1;
+        return C_SEP;
+    }
+    *cp = u;
+    *n = (size_t)r;
+    switch (utf8proc_category(u)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+        return C_LETTER;
+    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
+        return C_DIGIT;
+    default:
+        return C_SEP;
+    }
+}
+
+static int is_apostrophe(int32_t cp)
+{
+    return cp == '\'' || cp == 0x2019;
+}
+
+static int is_hyphen(int32_t cp)
+{
+    return cp == '-' || cp == 0x2010 || cp == 0x2011;
+}
+
+/* ---- Folding ------------------------------------------------------------ */
+
+/* Fold word s[0..n) into a->fold.  Returns AS_OK or AS_ERR_NOMEM. */
+static int fold_word(analyzer *a, const unsigned char *s, size_t n)
+{
+    buf *f = &a->fold;
+    buf_clear(f);
+    /* Drop a final possessive: 's or ’s */
+    if (n >= 2 && (s[n - 1] | 0x20) == 's') {
+        if (s[n - 2] == '\'')
+            n -= 2;
+        else if (n >= 4 && s[n - 4] == 0xe2 && s[n - 3] == 0x80 &&
+                 s[n - 2] == 0x99)
+            n -= 4;
+    }
+    int ascii = 1;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= 0x80) {
+            ascii = 0;
+            break;
+        }
+    if (buf_reserve(f, n + 1))
+        return AS_ERR_NOMEM;
+    if (ascii) {
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = s[i];
+            if (c == '\'' || c == ',')
+                continue;
+            f->p[f->len++] = (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32)
+                                                    : c;
+        }
+        return AS_OK;
+    }
+    utf8proc_uint8_t *m = NULL;
+    utf8proc_ssize_t r = utf8proc_map(
+        s, (utf8proc_ssize_t)n, &m,
+        UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT |
+            UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK | UTF8PROC_IGNORE);
+    if (r < 0)
+        return r == UTF8PROC_ERROR_NOMEM ? AS_ERR_NOMEM : AS_OK;
+    for (utf8proc_ssize_t i = 0; i < r; i++) {
+        if (m[i] == '\'' || m[i] == ',')
+            continue;
+        if (i + 2 < r && m[i] == 0xe2 && m[i + 1] == 0x80 && m[i + 2] == 0x99) {
+            i += 2;
+            continue;
+        }
+        buf_putc(f, m[i]);
+    }
+    free(m);        /* allocated by utf8proc with malloc */
+    return f->err ? AS_ERR_NOMEM : AS_OK;
+}
+
+/* Cut to AN_MAX_TERM bytes without splitting a UTF-8 sequence. */
+static size_t cut_term(const unsigned char *s, size_t n)
+{
+    if (n <= AN_MAX_TERM)
+        return n;
+    n = AN_MAX_TERM;
+    while (n > 0 && (s[n] & 0xc0) == 0x80)
+        n--;
+    return n;
+}
+
+static int has_letter(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= 0x80 || ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z'))
+            return 1;
+    return 0;
+}
+
+/* Turn the folded word in a->fold into a term and hand it to fn.  Sets
+ * *emitted to 1 if a token was produced (0 for a stopword or empty). */
+static int emit(analyzer *a, const unsigned char *w, size_t n, uint32_t pos,
+                uint32_t start, uint32_t end, an_token_fn fn, void *ctx)
+{
+    n = cut_term(w, n);
+    if (n == 0)
+        return 0;
+    if (a->stopwords && is_stopword((const char *)w, n))
+        return 0;
+    an_token t = {(const char *)w, (uint32_t)n, pos, start, end};
+    if (a->stemmer && has_letter(w, n)) {
+        const char *st;
+        size_t sl;
+        if (stem_word(a, (const char *)w, n, &st, &sl))
+            return AS_ERR_NOMEM;
+        t.term = st;
+        t.len = (uint32_t)sl;
+        if (sl == 0)
+            return 0;
+    }
+    return fn(ctx, &t);
+}
+
+/* ---- The scanner -------------------------------------------------------- */
+
+int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
+                 an_token_fn fn, void *ctx)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    uint32_t p = *pos;
+    int rc = 0;
+
+    while (i < len) {
+        int32_t cp;
+        size_t n;
+        int cls = char_class(s, len, i, &cp, &n);
+        if (cls == C_SEP) {
+            i += n;
+            continue;
+        }
+        /* A compound: words joined by hyphens or slashes. */
+        size_t cstart = i;
+        uint32_t cpos = p;
+        int words = 0, hyphenated = 0;
+        buf_clear(&a->joined);
+        for (;;) {
+            size_t wstart = i;
+            int prev = cls;
+            i += n;
+            while (i < len) {
+                cls = char_class(s, len, i, &cp, &n);
+                if (cls != C_SEP) {
+                    prev = cls;
+                    i += n;
+                    continue;
+                }
+                /* A joiner stays inside the word when the next character
+                 * is of the right class. */
+                if (i + n < len) {
+                    int32_t ncp;
+                    size_t nn;
+                    int next = char_class(s, len, i + n, &ncp, &nn);
+                    if ((is_apostrophe(cp) && prev == C_LETTER &&
+                         next == C_LETTER) ||
+                        ((cp == '.' || cp == ',') && prev == C_DIGIT &&
+                         next == C_DIGIT)) {
+                        i += n + nn;
+                        prev = next;
+                        continue;
+                    }
+                }
+                break;
+            }
+            if ((rc = fold_word(a, s + wstart, i - wstart)))
+                return rc;
+            if (a->fold.len > 0) {
+                if (words < 8)
+                    buf_append(&a->joined, a->fold.p, a->fold.len);
+                if ((rc = emit(a, a->fold.p, a->fold.len, p, (uint32_t)wstart,
+                               (uint32_t)i, fn, ctx)))
+                    return rc;
+                p++;
+                words++;
+            }
+            /* Continue the compound across a hyphen or slash followed by a
+             * word character. */
+            if (i + 1 < len) {
+                cls = char_class(s, len, i, &cp, &n);
+                if (is_hyphen(cp) || cp == '/') {
+                    int32_t ncp;
+                    size_t nn;
+                    int next = char_class(s, len, i + n, &ncp, &nn);
+                    if (next != C_SEP) {
+                        hyphenated |= is_hyphen(cp);
+                        i += n;
+                        cp = ncp;
+                        n = nn;
+                        cls = next;
+                        continue;
+                    }
+                }
+            }
+            break;
+        }
+        if (hyphenated && words >= 2) {
+            if (a->joined.err)
+                return AS_ERR_NOMEM;
+            /* emit() may use a->fold, so hand it a copy via joined. */
+            if ((rc = emit(a, a->joined.p, a->joined.len, cpos,
+                           (uint32_t)cstart, (uint32_t)i, fn, ctx)))
+                return rc;
+        }
+    }
+    *pos = p;
+    return 0;
+}

@@ -1,0 +1,188 @@
+/* artsearch.h - the public interface of libartsearch.
+ *
+ * libartsearch turns a folder of articles into a compressed inverted index
+ * and answers BM25-ranked queries over it.  This is the only header a program
+ * embedding artsearch includes; the `artsearch` command is a client of it.
+ *
+ * Conventions
+ * - Every fallible function returns AS_OK (0) or an AS_ERR_* code.  After a
+ *   failure, as_errmsg() returns a sentence for this thread naming what went
+ *   wrong (the file, the line, the value); as_strerror() names a code.
+ * - Handles are opaque.  Every *_free / *_close accepts NULL.
+ * - Strings handed in are UTF-8 and are copied if kept; strings handed out
+ *   are owned by the object they came from and live as long as it does.
+ * - Thread safety: an open as_index may be searched from several threads at
+ *   once; an as_results belongs to the thread that made it.  A build is
+ *   single-caller.
+ */
+#ifndef ARTSEARCH_H
+#define ARTSEARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ARTSEARCH_VERSION "0.1.0"
+
+/* X(name, value, description).  The command line maps these to exit
+ * statuses: usage errors 2, index missing or damaged 3, others 1. */
+#define AS_ERROR_TABLE(X)                                                   \
+    X(AS_OK, 0, "success")                                                  \
+    X(AS_ERR_NOMEM, 1, "out of memory")                                     \
+    X(AS_ERR_IO, 2, "input/output error")                                   \
+    X(AS_ERR_CORRUPT, 3, "index is damaged")                                \
+    X(AS_ERR_NOINDEX, 4, "no index")                                        \
+    X(AS_ERR_USAGE, 5, "invalid argument")                                  \
+    X(AS_ERR_TOOLONG, 6, "query too long")                                  \
+    X(AS_ERR_LANG, 7, "unknown stemming language")                          \
+    X(AS_ERR_NOTFOUND, 8, "not found")                                      \
+    X(AS_ERR_INTERNAL, 9, "internal error")
+
+enum as_error {
+#define X(name, value, text) name = value,
+    AS_ERROR_TABLE(X)
+#undef X
+};
+
+/* The name of an error code ("index is damaged"); never NULL. */
+const char *as_strerror(int code);
+/* The message of the last failure in the calling thread; never NULL. */
+const char *as_errmsg(void);
+
+/* ---- Building an index -------------------------------------------------- */
+
+/* Why a file under the corpus path was not indexed. */
+#define AS_SKIP_TABLE(X)                                                    \
+    X(AS_SKIP_UNSUPPORTED, "unsupported type")                              \
+    X(AS_SKIP_HIDDEN, "hidden")                                             \
+    X(AS_SKIP_UNREADABLE, "unreadable")                                     \
+    X(AS_SKIP_BINARY, "binary (NUL bytes)")                                 \
+    X(AS_SKIP_EMPTY, "empty")                                               \
+    X(AS_SKIP_LOOP, "symlink loop")                                         \
+    X(AS_SKIP_BADLINE, "malformed JSON line")                               \
+    X(AS_SKIP_TRUNCATED, "truncated or corrupt gzip")                       \
+    X(AS_SKIP_SPECIAL, "not a regular file")
+
+enum as_skip {
+#define X(name, text) name,
+    AS_SKIP_TABLE(X)
+#undef X
+    AS_SKIP_COUNT
+};
+const char *as_skip_reason(int reason);
+
+typedef struct {
+    uint64_t files;                 /* files read as documents or JSONL */
+    uint64_t docs;                  /* documents indexed */
+    uint64_t skipped[AS_SKIP_COUNT];/* files (or JSON lines) not indexed */
+    uint64_t replaced_utf8;         /* files with invalid UTF-8 replaced */
+    uint64_t bytes_in;              /* bytes of input read */
+    uint64_t text_bytes;            /* bytes of title and body text */
+    uint64_t terms;                 /* distinct terms in the index */
+    uint64_t postings;              /* (term, document) pairs */
+    uint64_t tokens;                /* positions indexed */
+    uint64_t index_bytes;           /* size of the published index */
+    uint32_t runs;                  /* in-memory runs spilled (1 = none) */
+    double seconds;
+} as_build_report;
+
+typedef struct {
+    uint64_t files_done, files_total;
+    uint64_t bytes_done, bytes_total; /* input bytes (compressed for .gz) */
+    uint64_t docs;
+    double seconds;
+} as_progress;
+
+typedef struct {
+    const char *language;   /* Snowball algorithm, NULL = "english";
+                               "none" disables stemming */
+    int stopwords;          /* 1: drop English stopwords (default 0) */
+    size_t memory;          /* inversion budget in bytes, 0 = 256 MiB */
+    /* Called for each warning (unreadable file, bad JSON line, ...);
+     * NULL: warnings are dropped. */
+    void (*warn)(void *ctx, const char *msg);
+    /* Called now and then while reading (at most ~10 times a second). */
+    void (*progress)(void *ctx, const as_progress *p);
+    void *ctx;
+} as_build_opts;
+
+/* Index every supported file under corpus_path (a folder or one file) into
+ * index_dir (created if missing), replacing any index there atomically: a
+ * failed or killed build leaves the previous index whole.  report may be
+ * NULL.  A missing corpus path is AS_ERR_USAGE. */
+int as_build(const char *corpus_path, const char *index_dir,
+             const as_build_opts *opts, as_build_report *report);
+
+/* ---- Searching ---------------------------------------------------------- */
+
+typedef struct as_index as_index;
+
+/* Open the index in dir.  Constant time: files are mapped and their headers
+ * checked.  AS_ERR_NOINDEX if there is none, AS_ERR_CORRUPT if damaged. */
+int as_index_open(const char *dir, as_index **out);
+void as_index_close(as_index *ix);
+
+typedef struct {
+    uint32_t k;             /* hits wanted (default 10) */
+    uint32_t offset;        /* hits to skip first (default 0) */
+    double k1, b;           /* BM25 parameters (defaults 1.2, 0.75) */
+    int snippets;           /* 1: make snippets (default 1) */
+    uint32_t snippet_words; /* snippet length in words (default 30) */
+    int exact_count;        /* 1: count every match even when pruning */
+} as_query_opts;
+
+/* Fill opts with the defaults above. */
+void as_query_opts_init(as_query_opts *opts);
+
+typedef struct {
+    uint32_t start, len;    /* byte range within the snippet */
+} as_span;
+
+typedef struct {
+    uint32_t docid;         /* internal document number */
+    double score;
+    const char *id;         /* external id: relative path or JSON id */
+    const char *title;
+    const char *snippet;    /* NULL when snippets are off */
+    const as_span *spans;   /* matched words within the snippet */
+    size_t nspans;
+} as_hit;
+
+typedef struct as_results as_results;
+
+/* Run a free-text query.  AS_ERR_USAGE for an empty query, AS_ERR_TOOLONG
+ * past 1,000 terms or 64 KiB.  A query that matches nothing succeeds with
+ * zero hits. */
+int as_search(as_index *ix, const char *query, const as_query_opts *opts,
+              as_results **out);
+size_t as_results_count(const as_results *r);
+/* Matching documents: exact unless *estimate is set to 1. */
+uint64_t as_results_total(const as_results *r, int *estimate);
+const as_hit *as_results_hit(const as_results *r, size_t i);
+void as_results_free(as_results *r);
+
+/* ---- Describing and checking -------------------------------------------- */
+
+typedef struct {
+    uint64_t docs, terms, postings, tokens;
+    double avgdl;
+    uint64_t bytes_lexicon, bytes_postings, bytes_positions, bytes_norms,
+        bytes_doctable, bytes_docstore, bytes_total;
+    uint64_t text_bytes;    /* corpus text indexed (titles and bodies) */
+    char language[32];
+    int stopwords;
+    char generation[64];
+} as_stats;
+
+int as_index_stats(const as_index *ix, as_stats *st);
+/* Verify every checksum and walk every structure.  AS_OK, or
+ * AS_ERR_CORRUPT with the first problem in as_errmsg(). */
+int as_index_check(as_index *ix);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,147 @@
+/* codec.c - varints and bit-packed blocks of 128. */
+#include "codec.h"
+
+uint64_t cur_varint_slow(cur *c)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (c->p >= c->end)
+            break;
+        unsigned char byte = *c->p++;
+        if (shift == 63 && byte > 1)
+            break;                      /* would overflow 64 bits */
+        v |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80))
+            return v;
+    }
+    c->bad = 1;
+    c->p = c->end;
+    return 0;
+}
+
+uint32_t cur_u32(cur *c)
+{
+    const unsigned char *p = cur_bytes(c, 4);
+    return p ? rd_u32(p) : 0;
+}
+
+uint64_t cur_u64(cur *c)
+{
+    const unsigned char *p = cur_bytes(c, 8);
+    return p ? rd_u64(p) : 0;
+}
+
+const unsigned char *cur_bytes(cur *c, size_t n)
+{
+    if (c->bad || n > cur_left(c)) {
+        c->bad = 1;
+        c->p = c->end;
+        return NULL;
+    }
+    const unsigned char *p = c->p;
+    c->p += n;
+    return p;
+}
+
+size_t codec_varint_encode(unsigned char *out, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (unsigned char)v;
+    return n;
+}
+
+size_t codec_varint_size(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+void codec_put_varint(buf *b, uint64_t v)
+{
+    unsigned char t[10];
+    buf_append(b, t, codec_varint_encode(t, v));
+}
+
+unsigned codec_bits_for(const uint32_t *v, size_t n)
+{
+    uint32_t all = 0;
+    for (size_t i = 0; i < n; i++)
+        all |= v[i];
+    return all ? 32u - (unsigned)__builtin_clz(all) : 0u;
+}
+
+void codec_pack128(const uint32_t *in, unsigned bits, unsigned char *out)
+{
+    uint64_t acc = 0;
+    unsigned fill = 0;
+    size_t o = 0;
+    if (bits == 0)
+        return;
+    for (int i = 0; i < CODEC_BLOCK; i++) {
+        acc |= (uint64_t)in[i] << fill;
+        fill += bits;
+        while (fill >= 8) {
+            out[o++] = (unsigned char)acc;
+            acc >>= 8;
+            fill -= 8;
+        }
+    }
+    /* 128 * bits is a multiple of 8, so nothing is left in acc. */
+}
+
+/* One specialised unpacker per width: with `bits` a constant the compiler
+ * turns the loop into straight-line shifts and masks.  Groups of 8 values
+ * span exactly `bits` bytes, so each group reads from a fresh byte
+ * boundary and never past the block's end. */
+#define UNPACK_FN(B)                                                        \
+    static void unpack_##B(const unsigned char *in, uint32_t *out)          \
+    {                                                                       \
+        const uint64_t mask = (B) == 32 ? 0xffffffffu : ((1u << (B)) - 1u); \
+        for (int g = 0; g < CODEC_BLOCK / 8; g++) {                         \
+            const unsigned char *p = in + g * (B);                          \
+            for (int j = 0; j < 8; j++) {                                   \
+                unsigned bit = (unsigned)j * (B);                           \
+                unsigned byte = bit >> 3, sh = bit & 7;                     \
+                uint64_t w = 0;                                             \
+                unsigned need = (sh + (B) + 7) / 8;                         \
+                for (unsigned k = 0; k < need; k++)                         \
+                    w |= (uint64_t)p[byte + k] << (8 * k);                  \
+                out[g * 8 + j] = (uint32_t)((w >> sh) & mask);              \
+            }                                                               \
+        }                                                                   \
+    }
+
+UNPACK_FN(1) UNPACK_FN(2) UNPACK_FN(3) UNPACK_FN(4) UNPACK_FN(5)
+UNPACK_FN(6) UNPACK_FN(7) UNPACK_FN(8) UNPACK_FN(9) UNPACK_FN(10)
+UNPACK_FN(11) UNPACK_FN(12) UNPACK_FN(13) UNPACK_FN(14) UNPACK_FN(15)
+UNPACK_FN(16) UNPACK_FN(17) UNPACK_FN(18) UNPACK_FN(19) UNPACK_FN(20)
+UNPACK_FN(21) UNPACK_FN(22) UNPACK_FN(23) UNPACK_FN(24) UNPACK_FN(25)
+UNPACK_FN(26) UNPACK_FN(27) UNPACK_FN(28) UNPACK_FN(29) UNPACK_FN(30)
+UNPACK_FN(31) UNPACK_FN(32)
+
+typedef void (*unpack_fn)(const unsigned char *, uint32_t *);
+static const unpack_fn unpackers[33] = {
+    NULL, unpack_1, unpack_2, unpack_3, unpack_4, unpack_5, unpack_6,
+    unpack_7, unpack_8, unpack_9, unpack_10, unpack_11, unpack_12, unpack_13,
+    unpack_14, unpack_15, unpack_16, unpack_17, unpack_18, unpack_19,
+    unpack_20, unpack_21, unpack_22, unpack_23, unpack_24, unpack_25,
+    unpack_26, unpack_27, unpack_28, unpack_29, unpack_30, unpack_31,
+    unpack_32,
+};
+
+void codec_unpack128(const unsigned char *in, unsigned bits, uint32_t *out)
+{
+    if (bits == 0 || bits > 32) {
+        memset(out, 0, CODEC_BLOCK * sizeof *out);
+        return;
+    }
+    unpackers[bits](in, out);
+}

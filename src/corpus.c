@@ -1,0 +1,980 @@
+/* corpus.c - walking folders and reading .txt/.md, .html and .jsonl[.gz]. */
+#include "corpus.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "err.h"
+#include "mem.h"
+
+const char *as_skip_reason(int reason)
+{
+    static const char *const names[] = {
+#define X(name, text) text,
+        AS_SKIP_TABLE(X)
+#undef X
+    };
+    if (reason < 0 || reason >= AS_SKIP_COUNT)
+        return "unknown";
+    return names[reason];
+}
+
+/* ---- The reading context ----------------------------------------------- */
+
+typedef struct {
+    char *path;         /* as opened */
+    char *rel;          /* relative to the corpus root: the document id */
+    uint64_t size;
+} file_entry;
+
+typedef struct {
+    const corpus_opts *o;
+    corpus_doc_fn fn;
+    void *fnctx;
+    as_build_report *rep;
+    file_entry *files;
+    size_t nfiles, capfiles;
+    uint64_t bytes_total, bytes_done, files_done;
+    struct timespec start, last_progress;
+    int rc;             /* sticky error (out of memory) */
+} reader;
+
+static void warn(reader *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void warn(reader *r, const char *fmt, ...)
+{
+    if (!r->o || !r->o->warn)
+        return;
+    char msg[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    r->o->warn(r->o->ctx, msg);
+}
+
+static double elapsed(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) +
+           (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void progress(reader *r, uint64_t bytes_in_file, int force)
+{
+    if (!r->o || !r->o->progress)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!force && elapsed(&r->last_progress, &now) < 0.1)
+        return;
+    r->last_progress = now;
+    as_progress p = {r->files_done, r->nfiles, r->bytes_done + bytes_in_file,
+                     r->bytes_total, r->rep->docs, elapsed(&r->start, &now)};
+    r->o->progress(r->o->ctx, &p);
+}
+
+static int deliver(reader *r, const corpus_doc *d)
+{
+    int rc = r->fn(r->fnctx, d);
+    if (rc == 0) {
+        r->rep->docs++;
+        r->rep->text_bytes += d->title_len + d->body_len;
+    }
+    return rc;
+}
+
+/* ---- Walking ------------------------------------------------------------ */
+
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+} dir_id;
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_file(reader *r, const char *path, const char *rel,
+                    uint64_t size)
+{
+    if (r->nfiles == r->capfiles) {
+        size_t cap = r->capfiles ? r->capfiles * 2 : 256;
+        file_entry *f = mem_realloc(r->files, cap * sizeof *f);
+        if (!f)
+            return AS_ERR_NOMEM;
+        r->files = f;
+        r->capfiles = cap;
+    }
+    file_entry *f = &r->files[r->nfiles];
+    f->path = mem_strndup(path, strlen(path));
+    f->rel = mem_strndup(rel, strlen(rel));
+    if (!f->path || !f->rel) {
+        mem_free(f->path);
+        mem_free(f->rel);
+        return AS_ERR_NOMEM;
+    }
+    f->size = size;
+    r->nfiles++;
+    r->bytes_total += size;
+    return AS_OK;
+}
+
+#define MAX_DEPTH 256
+
+static int walk(reader *r, const char *dir, const char *rel, dir_id *stack,
+                int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        warn(r, "%s: cannot read folder: %s", dir, strerror(errno));
+        r->rep->skipped[AS_SKIP_UNREADABLE]++;
+        return AS_OK;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = AS_OK;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **nn = mem_realloc(names, cap * sizeof *nn);
+            if (!nn) {
+                rc = AS_ERR_NOMEM;
+                break;
+            }
+            names = nn;
+        }
+        if (!(names[n] = mem_strndup(e->d_name, strlen(e->d_name)))) {
+            rc = AS_ERR_NOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(names, n, sizeof *names, name_cmp);
+
+    buf path, relp;
+    buf_init(&path);
+    buf_init(&relp);
+    for (size_t i = 0; i < n && rc == AS_OK; i++) {
+        const char *name = names[i];
+        buf_clear(&path);
+        buf_printf(&path, "%s/%s", dir, name);
+        buf_clear(&relp);
+        if (rel[0])
+            buf_printf(&relp, "%s/%s", rel, name);
+        else
+            buf_puts(&relp, name);
+        buf_terminate(&relp);
+        if (path.err || relp.err) {
+            rc = AS_ERR_NOMEM;
+            break;
+        }
+        const char *p = (const char *)path.p, *rp = (const char *)relp.p;
+        if (name[0] == '.') {
+            r->rep->skipped[AS_SKIP_HIDDEN]++;
+            continue;
+        }
+        struct stat st;
+        if (stat(p, &st) != 0) {
+            warn(r, "%s: %s", p, strerror(errno));
+            r->rep->skipped[errno == ELOOP ? AS_SKIP_LOOP
+                                           : AS_SKIP_UNREADABLE]++;
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            int loop = 0;
+            for (int k = 0; k <= depth; k++)
+                if (stack[k].dev == st.st_dev && stack[k].ino == st.st_ino)
+                    loop = 1;
+            if (loop) {
+                warn(r, "%s: symlink loop (leads back to a folder above it); "
+                        "not followed", p);
+                r->rep->skipped[AS_SKIP_LOOP]++;
+                continue;
+            }
+            if (depth + 1 >= MAX_DEPTH) {
+                warn(r, "%s: folders nested deeper than %d levels; not read",
+                     p, MAX_DEPTH);
+                r->rep->skipped[AS_SKIP_UNREADABLE]++;
+                continue;
+            }
+            stack[depth + 1] = (dir_id){st.st_dev, st.st_ino};
+            rc = walk(r, p, rp, stack, depth + 1);
+        } else if (S_ISREG(st.st_mode)) {
+            rc = add_file(r, p, rp, (uint64_t)st.st_size);
+        } else {
+            warn(r, "%s: not a regular file; skipped", p);
+            r->rep->skipped[AS_SKIP_SPECIAL]++;
+        }
+    }
+    buf_free(&path);
+    buf_free(&relp);
+    for (size_t i = 0; i < n; i++)
+        mem_free(names[i]);
+    mem_free(names);
+    return rc;
+}
+
+/* ---- UTF-8 -------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    uint32_t min, cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2; min = 0x80; cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3; min = 0x800; cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4; min = 0x10000; cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+size_t corpus_fix_utf8(const char *str, size_t n, buf *out)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, bad = 0, copied = 0;
+    while (i < n) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t l = utf8_seq(s + i, n - i);
+        if (l) {
+            i += l;
+            continue;
+        }
+        if (bad == 0)
+            buf_clear(out);
+        buf_append(out, s + copied, i - copied);
+        buf_append(out, "\xef\xbf\xbd", 3);
+        bad++;
+        i++;
+        /* One replacement for a run of continuation bytes. */
+        while (i < n && (s[i] & 0xc0) == 0x80)
+            i++;
+        copied = i;
+    }
+    if (bad) {
+        buf_append(out, s + copied, n - copied);
+        buf_terminate(out);
+    }
+    return bad;
+}
+
+/* ---- Text and Markdown -------------------------------------------------- */
+
+static int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
+           c == '\v';
+}
+
+/* Cut n bytes of s to at most max without splitting a UTF-8 sequence. */
+static size_t utf8_cut(const char *s, size_t n, size_t max)
+{
+    if (n <= max)
+        return n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+        n--;
+    return n;
+}
+
+static int read_text(reader *r, const file_entry *f, const char *s, size_t n,
+                     int markdown)
+{
+    size_t i = 0;
+    if (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+        i = 3;                                  /* byte order mark */
+    /* First non-empty line. */
+    size_t ls = i, le = i;
+    while (i < n) {
+        ls = i;
+        while (i < n && s[i] != '\n')
+            i++;
+        le = i;
+        if (i < n)
+            i++;
+        size_t a = ls, b = le;
+        while (a < b && is_space((unsigned char)s[a]))
+            a++;
+        while (b > a && is_space((unsigned char)s[b - 1]))
+            b--;
+        if (a < b) {
+            ls = a;
+            le = b;
+            break;
+        }
+        ls = le = i;
+    }
+    const char *title = s + ls;
+    size_t tlen = le - ls;
+    size_t body_from = i;
+    if (markdown) {
+        while (tlen && title[0] == '#') {
+            title++;
+            tlen--;
+        }
+        while (tlen && title[tlen - 1] == '#')
+            tlen--;
+        while (tlen && is_space((unsigned char)title[0])) {
+            title++;
+            tlen--;
+        }
+        while (tlen && is_space((unsigned char)title[tlen - 1]))
+            tlen--;
+    }
+    if (tlen > CORPUS_MAX_TITLE) {
+        /* Keep the whole line in the body so none of it is lost. */
+        tlen = utf8_cut(title, tlen, CORPUS_MAX_TITLE);
+        body_from = ls;
+    }
+    const char *body = s + body_from;
+    size_t blen = n - body_from;
+    int blank = 1;
+    for (size_t k = 0; k < blen && blank; k++)
+        blank = is_space((unsigned char)body[k]);
+    if (tlen == 0 && blank) {
+        warn(r, "%s: empty; skipped", f->path);
+        r->rep->skipped[AS_SKIP_EMPTY]++;
+        return AS_OK;
+    }
+    corpus_doc d = {f->rel, strlen(f->rel), title, tlen, body, blen};
+    return deliver(r, &d);
+}
+
+/* ---- HTML --------------------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    uint32_t cp;
+} entity;
+
+static const entity entities[] = {
+    {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''},
+    {"nbsp", ' '}, {"ndash", 0x2013}, {"mdash", 0x2014}, {"hellip", 0x2026},
+    {"lsquo", 0x2018}, {"rsquo", 0x2019}, {"ldquo", 0x201c},
+    {"rdquo", 0x201d}, {"copy", 0xa9}, {"reg", 0xae}, {"trade", 0x2122},
+    {"deg", 0xb0}, {"middot", 0xb7}, {"bull", 0x2022}, {"times", 0xd7},
+    {"divide", 0xf7}, {"plusmn", 0xb1}, {"micro", 0xb5}, {"frac12", 0xbd},
+    {"frac14", 0xbc}, {"frac34", 0xbe}, {"sup2", 0xb2}, {"sup3", 0xb3},
+    {"eacute", 0xe9}, {"Eacute", 0xc9}, {"egrave", 0xe8}, {"ecirc", 0xea},
+    {"euml", 0xeb}, {"aacute", 0xe1}, {"agrave", 0xe0}, {"acirc", 0xe2},
+    {"auml", 0xe4}, {"aring", 0xe5}, {"ccedil", 0xe7}, {"iacute", 0xed},
+    {"iuml", 0xef}, {"ntilde", 0xf1}, {"oacute", 0xf3}, {"ocirc", 0xf4},
+    {"ouml", 0xf6}, {"oslash", 0xf8}, {"uacute", 0xfa}, {"uuml", 0xfc},
+    {"Auml", 0xc4}, {"Ouml", 0xd6}, {"Uuml", 0xdc}, {"szlig", 0xdf},
+    {"alpha", 0x3b1}, {"beta", 0x3b2}, {"gamma", 0x3b3}, {"delta", 0x3b4},
+    {"mu", 0x3bc}, {"le", 0x2264}, {"ge", 0x2265}, {"shy", 0xad},
+    {"zwj", 0x200d}, {"zwnj", 0x200c}, {"ensp", ' '}, {"emsp", ' '},
+    {"thinsp", ' '}, {NULL, 0},
+};
+
+static void put_utf8(buf *b, uint32_t cp)
+{
+    if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        cp = 0xfffd;
+    unsigned char t[4];
+    size_t n;
+    if (cp < 0x80) {
+        t[0] = (unsigned char)cp; n = 1;
+    } else if (cp < 0x800) {
+        t[0] = (unsigned char)(0xc0 | cp >> 6);
+        t[1] = (unsigned char)(0x80 | (cp & 0x3f)); n = 2;
+    } else if (cp < 0x10000) {
+        t[0] = (unsigned char)(0xe0 | cp >> 12);
+        t[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+        t[2] = (unsigned char)(0x80 | (cp & 0x3f)); n = 3;
+    } else {
+        t[0] = (unsigned char)(0xf0 | cp >> 18);
+        t[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+        t[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+        t[3] = (unsigned char)(0x80 | (cp & 0x3f)); n = 4;
+    }
+    buf_append(b, t, n);
+}
+
+/* Decode the entity at s[i] == '&'; returns bytes consumed (0: literal). */
+static size_t decode_entity(const char *s, size_t n, size_t i, buf *out)
+{
+    size_t j = i + 1, max = i + 12 < n ? i + 12 : n;
+    if (j < n && s[j] == '#') {
+        j++;
+        int hex = j < n && (s[j] == 'x' || s[j] == 'X');
+        if (hex)
+            j++;
+        uint32_t cp = 0;
+        size_t digits = 0;
+        while (j < n && digits < 8) {
+            int c = (unsigned char)s[j], v;
+            if (c >= '0' && c <= '9')
+                v = c - '0';
+            else if (hex && (c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+                v = (c | 0x20) - 'a' + 10;
+            else
+                break;
+            cp = cp * (hex ? 16u : 10u) + (uint32_t)v;
+            j++;
+            digits++;
+        }
+        if (!digits)
+            return 0;
+        put_utf8(out, cp);
+        return (j < n && s[j] == ';') ? j + 1 - i : j - i;
+    }
+    size_t k = j;
+    while (k < max && ((s[k] | 0x20) >= 'a' && (s[k] | 0x20) <= 'z'))
+        k++;
+    if (k >= n || s[k] != ';' || k == j)
+        return 0;
+    for (const entity *e = entities; e->name; e++)
+        if (strlen(e->name) == k - j && memcmp(e->name, s + j, k - j) == 0) {
+            put_utf8(out, e->cp);
+            return k + 1 - i;
+        }
+    return 0;
+}
+
+static int tag_is(const char *name, size_t len, const char *want)
+{
+    return strlen(want) == len && strncasecmp(name, want, len) == 0;
+}
+
+static int is_block_tag(const char *name, size_t len)
+{
+    static const char *const blocks[] = {
+        "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5",
+        "h6", "tr", "td", "th", "table", "section", "article", "header",
+        "footer", "blockquote", "pre", "hr", "dd", "dt", "dl", "nav", "main",
+        "aside", "figure", "figcaption", "title", "body", "head", "html",
+        NULL,
+    };
+    for (int i = 0; blocks[i]; i++)
+        if (tag_is(name, len, blocks[i]))
+            return 1;
+    return 0;
+}
+
+/* Find the case-insensitive needle in s[i..n); returns n if absent. */
+static size_t find_ci(const char *s, size_t n, size_t i, const char *needle)
+{
+    size_t m = strlen(needle);
+    for (; i + m <= n; i++)
+        if (strncasecmp(s + i, needle, m) == 0)
+            return i;
+    return n;
+}
+
+static void collapse_space(buf *b)
+{
+    size_t o = 0;
+    int space = 1;
+    for (size_t i = 0; i < b->len; i++) {
+        unsigned char c = b->p[i];
+        if (is_space(c)) {
+            if (!space)
+                b->p[o++] = ' ';
+            space = 1;
+        } else {
+            b->p[o++] = c;
+            space = 0;
+        }
+    }
+    while (o > 0 && b->p[o - 1] == ' ')
+        o--;
+    b->len = o;
+}
+
+int corpus_parse_html(const char *s, size_t n, buf *title, buf *body)
+{
+    buf h1;
+    buf_init(&h1);
+    buf_clear(title);
+    buf_clear(body);
+    int in_title = 0, in_h1 = 0, seen_h1 = 0;
+    size_t i = 0;
+    while (i < n) {
+        char c = s[i];
+        if (c == '&') {
+            buf *dst = in_title ? title : body;
+            size_t before = dst->len;
+            size_t used = decode_entity(s, n, i, dst);
+            if (used) {
+                if (in_h1)
+                    buf_append(&h1, dst->p + before, dst->len - before);
+                i += used;
+                continue;
+            }
+        }
+        if (c != '<') {
+            if (in_title) {
+                buf_putc(title, c);
+            } else {
+                buf_putc(body, c);
+                if (in_h1)
+                    buf_putc(&h1, c);
+            }
+            i++;
+            continue;
+        }
+        /* A comment, doctype or processing instruction. */
+        if (i + 4 <= n && memcmp(s + i, "<!--", 4) == 0) {
+            size_t e = find_ci(s, n, i + 4, "-->");
+            i = e < n ? e + 3 : n;
+            continue;
+        }
+        if (i + 1 < n && (s[i + 1] == '!' || s[i + 1] == '?')) {
+            const char *gt = memchr(s + i, '>', n - i);
+            i = gt ? (size_t)(gt - s) + 1 : n;
+            continue;
+        }
+        size_t j = i + 1;
+        int closing = 0;
+        if (j < n && s[j] == '/') {
+            closing = 1;
+            j++;
+        }
+        size_t ns = j;
+        while (j < n && (((s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z') ||
+                         (s[j] >= '0' && s[j] <= '9')))
+            j++;
+        size_t nlen = j - ns;
+        if (nlen == 0) {               /* a lone '<' is text */
+            buf_putc(in_title ? title : body, '<');
+            i++;
+            continue;
+        }
+        /* Find the end of the tag, skipping quoted attribute values. */
+        char quote = 0;
+        while (j < n) {
+            if (quote) {
+                if (s[j] == quote)
+                    quote = 0;
+            } else if (s[j] == '"' || s[j] == '\'') {
+                quote = s[j];
+            } else if (s[j] == '>') {
+                break;
+            }
+            j++;
+        }
+        size_t after = j < n ? j + 1 : n;
+        const char *name = s + ns;
+        if (!closing && (tag_is(name, nlen, "script") ||
+                         tag_is(name, nlen, "style"))) {
+            const char *end = tag_is(name, nlen, "script") ? "</script"
+                                                           : "</style";
+            size_t e = find_ci(s, n, after, end);
+            const char *gt = e < n ? memchr(s + e, '>', n - e) : NULL;
+            i = gt ? (size_t)(gt - s) + 1 : n;
+            continue;
+        }
+        if (tag_is(name, nlen, "title")) {
+            in_title = !closing && title->len == 0;
+        } else if (tag_is(name, nlen, "h1") && !seen_h1) {
+            if (closing && in_h1) {
+                in_h1 = 0;
+                seen_h1 = 1;
+            } else if (!closing) {
+                in_h1 = 1;
+            }
+        }
+        if (is_block_tag(name, nlen))
+            buf_putc(in_title ? title : body, '\n');
+        i = after;
+    }
+    collapse_space(title);
+    collapse_space(&h1);
+    if (title->len == 0 && h1.len > 0) {
+        buf_clear(title);
+        buf_append(title, h1.p, h1.len);
+    }
+    buf_free(&h1);
+    buf_terminate(title);
+    buf_terminate(body);
+    int rc = title->err ? title->err : body->err;
+    return rc ? AS_ERR_NOMEM : AS_OK;
+}
+
+static int read_html(reader *r, const file_entry *f, const char *s, size_t n)
+{
+    buf title, body;
+    buf_init(&title);
+    buf_init(&body);
+    int rc = corpus_parse_html(s, n, &title, &body);
+    if (rc == AS_OK) {
+        size_t tlen = utf8_cut((const char *)title.p, title.len,
+                               CORPUS_MAX_TITLE);
+        int blank = 1;
+        for (size_t k = 0; k < body.len && blank; k++)
+            blank = is_space(body.p[k]);
+        if (tlen == 0 && blank) {
+            warn(r, "%s: no text; skipped", f->path);
+            r->rep->skipped[AS_SKIP_EMPTY]++;
+        } else {
+            corpus_doc d = {f->rel, strlen(f->rel), (const char *)title.p,
+                            tlen, (const char *)body.p, body.len};
+            rc = deliver(r, &d);
+        }
+    }
+    buf_free(&title);
+    buf_free(&body);
+    return rc;
+}
+
+/* ---- JSONL -------------------------------------------------------------- */
+
+#define MAX_LINE_WARNINGS 10
+
+typedef struct {
+    const char *path;
+    unsigned long bad;   /* malformed lines in this file */
+} jsonl_file;
+
+static void bad_line(reader *r, jsonl_file *jf, unsigned long line,
+                     const char *why)
+{
+    jf->bad++;
+    r->rep->skipped[AS_SKIP_BADLINE]++;
+    if (jf->bad <= MAX_LINE_WARNINGS)
+        warn(r, "%s:%lu: %s; line skipped", jf->path, line, why);
+}
+
+static int json_line(reader *r, jsonl_file *jf, unsigned long lineno,
+                     const char *s, size_t n)
+{
+    size_t a = 0;
+    while (a < n && is_space((unsigned char)s[a]))
+        a++;
+    if (a == n)
+        return AS_OK;                               /* blank line */
+    json_error_t jerr;
+    json_t *o = json_loadb(s + a, n - a, JSON_ALLOW_NUL, &jerr);
+    if (!o) {
+        char why[300];
+        snprintf(why, sizeof why, "malformed JSON (%s)", jerr.text);
+        bad_line(r, jf, lineno, why);
+        return AS_OK;
+    }
+    int rc = AS_OK;
+    char idbuf[32];
+    const char *id = NULL;
+    size_t idlen = 0;
+    if (!json_is_object(o)) {
+        bad_line(r, jf, lineno, "not a JSON object");
+        goto done;
+    }
+    json_t *jid = json_object_get(o, "id");
+    if (!jid)
+        jid = json_object_get(o, "_id");
+    if (json_is_string(jid)) {
+        id = json_string_value(jid);
+        idlen = json_string_length(jid);
+    } else if (json_is_integer(jid)) {
+        snprintf(idbuf, sizeof idbuf, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(jid));
+        id = idbuf;
+        idlen = strlen(idbuf);
+    }
+    if (!id || idlen == 0) {
+        bad_line(r, jf, lineno, "no \"id\" or \"_id\" (string or integer)");
+        goto done;
+    }
+    json_t *jt = json_object_get(o, "title");
+    json_t *jb = json_object_get(o, "text");
+    if (!jb)
+        jb = json_object_get(o, "body");
+    if ((jt && !json_is_string(jt) && !json_is_null(jt)) ||
+        (jb && !json_is_string(jb) && !json_is_null(jb))) {
+        bad_line(r, jf, lineno, "\"title\" and \"text\" must be strings");
+        goto done;
+    }
+    const char *title = json_is_string(jt) ? json_string_value(jt) : "";
+    size_t tlen = json_is_string(jt) ? json_string_length(jt) : 0;
+    const char *body = json_is_string(jb) ? json_string_value(jb) : "";
+    size_t blen = json_is_string(jb) ? json_string_length(jb) : 0;
+    if (tlen == 0 && blen == 0) {
+        bad_line(r, jf, lineno, "no \"title\" or \"text\"");
+        goto done;
+    }
+    tlen = utf8_cut(title, tlen, CORPUS_MAX_TITLE);
+    corpus_doc d = {id, idlen, title, tlen, body, blen};
+    rc = deliver(r, &d);
+done:
+    json_decref(o);
+    return rc;
+}
+
+static int read_jsonl(reader *r, const file_entry *f)
+{
+    gzFile gz = gzopen(f->path, "rb");
+    if (!gz) {
+        warn(r, "%s: cannot open: %s", f->path,
+             errno ? strerror(errno) : "out of memory");
+        r->rep->skipped[AS_SKIP_UNREADABLE]++;
+        return AS_OK;
+    }
+    gzbuffer(gz, 1 << 17);
+    jsonl_file jf = {f->path, 0};
+    r->rep->bytes_in += f->size;
+    buf line;
+    buf_init(&line);
+    unsigned long lineno = 0;
+    int rc = AS_OK, eof = 0;
+    size_t scan = 0;        /* bytes of line already searched for '\n' */
+    r->rep->files++;
+    while (rc == AS_OK && !eof) {
+        if (buf_reserve(&line, 1 << 16)) {
+            rc = AS_ERR_NOMEM;
+            break;
+        }
+        int got = gzread(gz, line.p + line.len, 1 << 16);
+        if (got < 0) {
+            int zerr;
+            const char *msg = gzerror(gz, &zerr);
+            warn(r, "%s: %s after line %lu; the rest of the file is lost",
+                 f->path, zerr == Z_BUF_ERROR ? "truncated gzip data" : msg,
+                 lineno);
+            r->rep->skipped[AS_SKIP_TRUNCATED]++;
+            break;
+        }
+        if (got == 0) {
+            eof = 1;
+            /* zlib reports a stream cut short as a 0-byte read with
+             * Z_BUF_ERROR pending, not as -1. */
+            int zerr = Z_OK;
+            const char *msg = gzerror(gz, &zerr);
+            if (zerr != Z_OK || !gzeof(gz)) {
+                warn(r, "%s: %s after line %lu; the rest of the file is lost",
+                     f->path, zerr == Z_BUF_ERROR || zerr == Z_OK
+                                  ? "truncated gzip data" : msg, lineno);
+                r->rep->skipped[AS_SKIP_TRUNCATED]++;
+                break;
+            }
+            if (line.len > 0) {         /* a last line without '\n' */
+                lineno++;
+                rc = json_line(r, &jf, lineno, (const char *)line.p,
+                               line.len);
+                line.len = 0;
+            }
+            break;
+        }
+        line.len += (size_t)got;
+        size_t start = 0;
+        for (;;) {
+            unsigned char *nl = memchr(line.p + scan, '\n', line.len - scan);
+            if (!nl)
+                break;
+            size_t end = (size_t)(nl - line.p);
+            lineno++;
+            rc = json_line(r, &jf, lineno, (const char *)line.p + start,
+                           end - start);
+            if (rc)
+                break;
+            start = scan = end + 1;
+        }
+        if (start > 0) {
+            memmove(line.p, line.p + start, line.len - start);
+            line.len -= start;
+        }
+        scan = line.len;
+        progress(r, (uint64_t)gzoffset(gz), 0);
+    }
+    if (jf.bad > MAX_LINE_WARNINGS)
+        warn(r, "%s: %lu more malformed lines skipped", f->path,
+             jf.bad - MAX_LINE_WARNINGS);
+    buf_free(&line);
+    gzclose(gz);
+    return rc;
+}
+
+/* ---- Files -------------------------------------------------------------- */
+
+static int has_ext(const char *name, const char *ext)
+{
+    size_t n = strlen(name), m = strlen(ext);
+    return n > m && strcasecmp(name + n - m, ext) == 0;
+}
+
+enum { F_NONE, F_TEXT, F_MD, F_HTML, F_JSONL };
+
+static int file_kind(const char *name)
+{
+    if (has_ext(name, ".txt"))
+        return F_TEXT;
+    if (has_ext(name, ".md") || has_ext(name, ".markdown"))
+        return F_MD;
+    if (has_ext(name, ".html") || has_ext(name, ".htm"))
+        return F_HTML;
+    if (has_ext(name, ".jsonl") || has_ext(name, ".jsonl.gz") ||
+        has_ext(name, ".ndjson") || has_ext(name, ".ndjson.gz"))
+        return F_JSONL;
+    return F_NONE;
+}
+
+/* Read a whole file; *out is NULL-terminated. */
+static int slurp(const char *path, buf *out, int *errnum)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        *errnum = errno;
+        return AS_ERR_IO;
+    }
+    buf_clear(out);
+    for (;;) {
+        if (buf_reserve(out, 1 << 16)) {
+            fclose(fp);
+            return AS_ERR_NOMEM;
+        }
+        size_t got = fread(out->p + out->len, 1, 1 << 16, fp);
+        out->len += got;
+        if (got < (1 << 16)) {
+            if (ferror(fp)) {
+                *errnum = errno ? errno : EIO;
+                fclose(fp);
+                return AS_ERR_IO;
+            }
+            break;
+        }
+    }
+    fclose(fp);
+    buf_terminate(out);
+    return out->err ? AS_ERR_NOMEM : AS_OK;
+}
+
+static int read_file(reader *r, const file_entry *f, buf *data, buf *fixed)
+{
+    int kind = file_kind(f->rel);
+    if (kind == F_NONE) {
+        r->rep->skipped[AS_SKIP_UNSUPPORTED]++;
+        return AS_OK;
+    }
+    if (kind == F_JSONL)
+        return read_jsonl(r, f);
+    int errnum = 0;
+    int rc = slurp(f->path, data, &errnum);
+    if (rc == AS_ERR_NOMEM)
+        return rc;
+    if (rc) {
+        warn(r, "%s: cannot read: %s", f->path, strerror(errnum));
+        r->rep->skipped[AS_SKIP_UNREADABLE]++;
+        return AS_OK;
+    }
+    r->rep->bytes_in += data->len;
+    const char *s = (const char *)data->p;
+    size_t n = data->len;
+    if (n == 0) {
+        warn(r, "%s: empty; skipped", f->path);
+        r->rep->skipped[AS_SKIP_EMPTY]++;
+        return AS_OK;
+    }
+    if (memchr(s, '\0', n)) {
+        warn(r, "%s: contains NUL bytes (a binary file?); skipped", f->path);
+        r->rep->skipped[AS_SKIP_BINARY]++;
+        return AS_OK;
+    }
+    size_t bad = corpus_fix_utf8(s, n, fixed);
+    if (fixed->err)
+        return AS_ERR_NOMEM;
+    if (bad) {
+        warn(r, "%s: %zu invalid UTF-8 sequence%s replaced by U+FFFD",
+             f->path, bad, bad == 1 ? "" : "s");
+        r->rep->replaced_utf8++;
+        s = (const char *)fixed->p;
+        n = fixed->len;
+    }
+    r->rep->files++;
+    if (kind == F_HTML)
+        return read_html(r, f, s, n);
+    return read_text(r, f, s, n, kind == F_MD);
+}
+
+int corpus_read(const char *path, const corpus_opts *o, corpus_doc_fn fn,
+                void *fnctx, as_build_report *rep)
+{
+    reader r = {0};
+    r.o = o;
+    r.fn = fn;
+    r.fnctx = fnctx;
+    r.rep = rep;
+    clock_gettime(CLOCK_MONOTONIC, &r.start);
+    r.last_progress = r.start;
+
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return err_set(AS_ERR_USAGE, "%s: %s", path, strerror(errno));
+    int rc = AS_OK;
+    if (S_ISDIR(st.st_mode)) {
+        dir_id stack[MAX_DEPTH];
+        stack[0] = (dir_id){st.st_dev, st.st_ino};
+        size_t n = strlen(path);
+        while (n > 1 && path[n - 1] == '/')
+            n--;
+        char *root = mem_strndup(path, n);
+        if (!root)
+            return err_set(AS_ERR_NOMEM, "out of memory");
+        rc = walk(&r, root, "", stack, 0);
+        mem_free(root);
+    } else if (S_ISREG(st.st_mode)) {
+        const char *base = strrchr(path, '/');
+        rc = add_file(&r, path, base ? base + 1 : path, (uint64_t)st.st_size);
+    } else {
+        return err_set(AS_ERR_USAGE, "%s: not a file or folder", path);
+    }
+
+    buf data, fixed;
+    buf_init(&data);
+    buf_init(&fixed);
+    for (size_t i = 0; i < r.nfiles && rc == AS_OK; i++) {
+        rc = read_file(&r, &r.files[i], &data, &fixed);
+        r.files_done++;
+        r.bytes_done += r.files[i].size;
+        progress(&r, 0, i + 1 == r.nfiles);
+        /* Do not keep a huge file's buffer for the rest of the walk. */
+        if (data.cap > (64u << 20))
+            buf_free(&data);
+        if (fixed.cap > (64u << 20))
+            buf_free(&fixed);
+    }
+    buf_free(&data);
+    buf_free(&fixed);
+    for (size_t i = 0; i < r.nfiles; i++) {
+        mem_free(r.files[i].path);
+        mem_free(r.files[i].rel);
+    }
+    mem_free(r.files);
+    if (rc == AS_ERR_NOMEM)
+        return err_set(rc, "out of memory while reading %s", path);
+    return rc;
+}

@@ -1,0 +1,492 @@
+/* invert.c - in-memory inversion, spilling sorted runs, k-way merge. */
+#include "invert.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "codec.h"
+#include "err.h"
+#include "hash.h"
+#include "mem.h"
+
+/* A chunk of a term's postings chain: next pointer, then data bytes. */
+typedef struct chunk chunk;
+struct chunk {
+    chunk *next;
+    uint32_t size;
+    unsigned char data[];
+};
+
+typedef struct {
+    const char *term;
+    uint32_t len;
+    uint32_t df;
+    uint64_t cf;
+    uint32_t last_doc;      /* UINT32_MAX before the first posting */
+    chunk *head, *tail;
+    uint32_t tail_used;
+    /* The current document. */
+    uint32_t cur_tf;
+    uint32_t first_tok, last_tok;
+    uint32_t cur_doc_mark;  /* doc counter when last touched */
+} term_ent;
+
+struct inverter {
+    size_t budget;
+    char *tmpdir;
+    arena mem;
+    term_ent *terms;
+    size_t nterms, capterms;
+    uint32_t *table;        /* open addressing: term index + 1, 0 empty */
+    size_t tcap;
+    /* Tokens of the current document. */
+    uint32_t *tok_term, *tok_pos, *tok_next;
+    size_t ntok, captok;
+    uint32_t *touched;
+    size_t ntouched, captouched;
+    uint32_t doc_mark;      /* increments per document */
+    buf rec;                /* scratch: one (term, doc) record */
+    uint32_t runs;
+};
+
+int inv_new(size_t budget, const char *tmpdir, inverter **out)
+{
+    inverter *inv = mem_calloc(1, sizeof *inv);
+    if (!inv)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    inv->budget = budget;
+    inv->tmpdir = mem_strndup(tmpdir, strlen(tmpdir));
+    inv->tcap = 1 << 16;
+    inv->table = mem_calloc(inv->tcap, sizeof *inv->table);
+    arena_init(&inv->mem);
+    buf_init(&inv->rec);
+    inv->doc_mark = 1;
+    if (!inv->tmpdir || !inv->table) {
+        inv_free(inv);
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    }
+    *out = inv;
+    return AS_OK;
+}
+
+static void run_path(const inverter *inv, uint32_t i, char *out, size_t n)
+{
+    snprintf(out, n, "%s/run-%04u", inv->tmpdir, i);
+}
+
+void inv_free(inverter *inv)
+{
+    if (!inv)
+        return;
+    for (uint32_t i = 0; i < inv->runs; i++) {
+        char p[4096];
+        run_path(inv, i, p, sizeof p);
+        unlink(p);
+    }
+    arena_reset(&inv->mem);
+    mem_free(inv->terms);
+    mem_free(inv->table);
+    mem_free(inv->tok_term);
+    mem_free(inv->tok_pos);
+    mem_free(inv->tok_next);
+    mem_free(inv->touched);
+    buf_free(&inv->rec);
+    mem_free(inv->tmpdir);
+    mem_free(inv);
+}
+
+uint32_t inv_runs(const inverter *inv)
+{
+    return inv->runs;
+}
+
+static size_t memory_used(const inverter *inv)
+{
+    return inv->mem.used + inv->capterms * sizeof(term_ent) +
+           inv->tcap * sizeof(uint32_t);
+}
+
+static int table_grow(inverter *inv)
+{
+    size_t cap = inv->tcap * 2;
+    uint32_t *t = mem_calloc(cap, sizeof *t);
+    if (!t)
+        return AS_ERR_NOMEM;
+    for (size_t i = 0; i < inv->nterms; i++) {
+        const term_ent *e = &inv->terms[i];
+        size_t j = hash_bytes(e->term, e->len) & (cap - 1);
+        while (t[j])
+            j = (j + 1) & (cap - 1);
+        t[j] = (uint32_t)i + 1;
+    }
+    mem_free(inv->table);
+    inv->table = t;
+    inv->tcap = cap;
+    return AS_OK;
+}
+
+static int find_term(inverter *inv, const char *term, size_t len,
+                     uint32_t *idx)
+{
+    size_t mask = inv->tcap - 1;
+    size_t j = hash_bytes(term, len) & mask;
+    while (inv->table[j]) {
+        term_ent *e = &inv->terms[inv->table[j] - 1];
+        if (e->len == len && memcmp(e->term, term, len) == 0) {
+            *idx = inv->table[j] - 1;
+            return AS_OK;
+        }
+        j = (j + 1) & mask;
+    }
+    if (inv->nterms == inv->capterms) {
+        size_t cap = inv->capterms ? inv->capterms * 2 : 4096;
+        term_ent *t = mem_realloc(inv->terms, cap * sizeof *t);
+        if (!t)
+            return AS_ERR_NOMEM;
+        inv->terms = t;
+        inv->capterms = cap;
+    }
+    char *copy = arena_alloc(&inv->mem, len);
+    if (!copy)
+        return AS_ERR_NOMEM;
+    memcpy(copy, term, len);
+    term_ent *e = &inv->terms[inv->nterms];
+    memset(e, 0, sizeof *e);
+    e->term = copy;
+    e->len = (uint32_t)len;
+    e->last_doc = UINT32_MAX;
+    inv->table[j] = (uint32_t)++inv->nterms;
+    *idx = (uint32_t)inv->nterms - 1;
+    if (inv->nterms * 2 > inv->tcap)
+        return table_grow(inv);
+    return AS_OK;
+}
+
+#define GROW(arr, cap, need)                                              \
+    do {                                                                  \
+        if ((need) > (cap)) {                                             \
+            size_t c_ = (cap) ? (cap) * 2 : 1024;                         \
+            while (c_ < (need))                                           \
+                c_ *= 2;                                                  \
+            void *p_ = mem_realloc((arr), c_ * sizeof *(arr));            \
+            if (!p_)                                                      \
+                return AS_ERR_NOMEM;                                      \
+            (arr) = p_;                                                   \
+            (cap) = c_;                                                   \
+        }                                                                 \
+    } while (0)
+
+int inv_add(inverter *inv, const char *term, size_t len, uint32_t pos)
+{
+    uint32_t idx;
+    if (find_term(inv, term, len, &idx))
+        return err_set(AS_ERR_NOMEM, "out of memory while indexing");
+    size_t need = inv->ntok + 1;
+    if (need > inv->captok) {
+        size_t cap = inv->captok;
+        GROW(inv->tok_term, cap, need);
+        cap = inv->captok;
+        GROW(inv->tok_pos, cap, need);
+        cap = inv->captok;
+        GROW(inv->tok_next, cap, need);
+        inv->captok = cap;
+    }
+    uint32_t t = (uint32_t)inv->ntok++;
+    inv->tok_term[t] = idx;
+    inv->tok_pos[t] = pos;
+    inv->tok_next[t] = UINT32_MAX;
+    term_ent *e = &inv->terms[idx];
+    if (e->cur_doc_mark != inv->doc_mark) {
+        e->cur_doc_mark = inv->doc_mark;
+        e->cur_tf = 1;
+        e->first_tok = e->last_tok = t;
+        GROW(inv->touched, inv->captouched, inv->ntouched + 1);
+        inv->touched[inv->ntouched++] = idx;
+    } else {
+        e->cur_tf++;
+        inv->tok_next[e->last_tok] = t;
+        e->last_tok = t;
+    }
+    return AS_OK;
+}
+
+/* Append bytes to a term's chunk chain. */
+static int chain_append(inverter *inv, term_ent *e, const unsigned char *p,
+                        size_t n)
+{
+    while (n > 0) {
+        if (!e->tail || e->tail_used == e->tail->size) {
+            uint32_t size = e->tail ? e->tail->size * 2 : 16;
+            if (size > 4096)
+                size = 4096;
+            chunk *c = arena_alloc(&inv->mem, sizeof *c + size);
+            if (!c)
+                return AS_ERR_NOMEM;
+            c->next = NULL;
+            c->size = size;
+            if (e->tail)
+                e->tail->next = c;
+            else
+                e->head = c;
+            e->tail = c;
+            e->tail_used = 0;
+        }
+        size_t room = e->tail->size - e->tail_used;
+        size_t k = n < room ? n : room;
+        memcpy(e->tail->data + e->tail_used, p, k);
+        e->tail_used += (uint32_t)k;
+        p += k;
+        n -= k;
+    }
+    return AS_OK;
+}
+
+static int spill(inverter *inv);
+
+int inv_end_doc(inverter *inv, uint32_t doc_id)
+{
+    for (size_t k = 0; k < inv->ntouched; k++) {
+        term_ent *e = &inv->terms[inv->touched[k]];
+        buf *r = &inv->rec;
+        buf_clear(r);
+        codec_put_varint(r, (uint32_t)(doc_id - e->last_doc));
+        codec_put_varint(r, e->cur_tf);
+        uint32_t prev = 0;
+        for (uint32_t t = e->first_tok; t != UINT32_MAX; t = inv->tok_next[t]) {
+            codec_put_varint(r, inv->tok_pos[t] - prev);
+            prev = inv->tok_pos[t];
+        }
+        if (r->err || chain_append(inv, e, r->p, r->len))
+            return err_set(AS_ERR_NOMEM, "out of memory while indexing");
+        e->last_doc = doc_id;
+        e->df++;
+        e->cf += e->cur_tf;
+    }
+    inv->ntouched = 0;
+    inv->ntok = 0;
+    inv->doc_mark++;
+    if (memory_used(inv) > inv->budget)
+        return spill(inv);
+    return AS_OK;
+}
+
+static const inverter *sort_ctx;
+
+static int sort_cmp(const void *x, const void *y)
+{
+    const term_ent *a = &sort_ctx->terms[*(const uint32_t *)x];
+    const term_ent *b = &sort_ctx->terms[*(const uint32_t *)y];
+    return bytes_cmp(a->term, a->len, b->term, b->len);
+}
+
+/* Write the in-memory terms, sorted, as the next run file; reset memory. */
+static int spill(inverter *inv)
+{
+    if (inv->nterms == 0)
+        return AS_OK;
+    uint32_t *order = mem_alloc(inv->nterms * sizeof *order);
+    if (!order)
+        return err_set(AS_ERR_NOMEM, "out of memory while indexing");
+    for (size_t i = 0; i < inv->nterms; i++)
+        order[i] = (uint32_t)i;
+    sort_ctx = inv;
+    qsort(order, inv->nterms, sizeof *order, sort_cmp);
+
+    char path[4096];
+    run_path(inv, inv->runs, path, sizeof path);
+    FILE *fp = fopen(path, "wb");
+    if (!fp) {
+        mem_free(order);
+        return err_set(AS_ERR_IO, "%s: %s", path, strerror(errno));
+    }
+    setvbuf(fp, NULL, _IOFBF, 1 << 20);
+    buf hdr;
+    buf_init(&hdr);
+    int rc = AS_OK;
+    for (size_t i = 0; i < inv->nterms && rc == AS_OK; i++) {
+        term_ent *e = &inv->terms[order[i]];
+        uint64_t dlen = 0;
+        for (chunk *c = e->head; c; c = c->next)
+            dlen += c == e->tail ? e->tail_used : c->size;
+        buf_clear(&hdr);
+        codec_put_varint(&hdr, e->len);
+        buf_append(&hdr, e->term, e->len);
+        codec_put_varint(&hdr, e->df);
+        codec_put_varint(&hdr, e->cf);
+        codec_put_varint(&hdr, dlen);
+        if (hdr.err) {
+            rc = AS_ERR_NOMEM;
+            break;
+        }
+        fwrite(hdr.p, 1, hdr.len, fp);
+        for (chunk *c = e->head; c; c = c->next)
+            fwrite(c->data, 1, c == e->tail ? e->tail_used : c->size, fp);
+    }
+    buf_free(&hdr);
+    mem_free(order);
+    if (fflush(fp) != 0 || ferror(fp))
+        rc = err_set(AS_ERR_IO, "%s: %s", path, strerror(errno));
+    fclose(fp);
+    if (rc == AS_ERR_NOMEM)
+        rc = err_set(rc, "out of memory while writing %s", path);
+    inv->runs++;
+    if (rc)
+        return rc;
+    /* Start afresh. */
+    arena_reset(&inv->mem);
+    inv->nterms = 0;
+    memset(inv->table, 0, inv->tcap * sizeof *inv->table);
+    return AS_OK;
+}
+
+/* ---- Merging runs ------------------------------------------------------- */
+
+typedef struct {
+    unsigned char *map;
+    size_t size;
+    cur c;
+    const char *term;       /* current term, or NULL at the end */
+    size_t len;
+    uint64_t df, cf, dlen;
+    const unsigned char *data;
+} run_reader;
+
+static int run_next(run_reader *r)
+{
+    if (cur_left(&r->c) == 0) {
+        r->term = NULL;
+        return AS_OK;
+    }
+    r->len = (size_t)cur_varint(&r->c);
+    r->term = (const char *)cur_bytes(&r->c, r->len);
+    r->df = cur_varint(&r->c);
+    r->cf = cur_varint(&r->c);
+    r->dlen = cur_varint(&r->c);
+    r->data = cur_bytes(&r->c, (size_t)r->dlen);
+    if (r->c.bad)
+        return err_set(AS_ERR_INTERNAL, "a run file of this build is damaged");
+    return AS_OK;
+}
+
+/* Decode one run's records for a term into the sink. */
+static int feed(const unsigned char *data, size_t n, uint64_t df,
+                const inv_sink *sink, uint32_t **pos, size_t *cap)
+{
+    cur c;
+    cur_init(&c, data, n);
+    uint32_t doc = UINT32_MAX;
+    for (uint64_t i = 0; i < df; i++) {
+        doc += cur_varint32(&c);
+        uint32_t tf = cur_varint32(&c);
+        if (tf > *cap) {
+            size_t nc = *cap ? *cap : 256;
+            while (nc < tf)
+                nc *= 2;
+            uint32_t *p = mem_realloc(*pos, nc * sizeof *p);
+            if (!p)
+                return err_set(AS_ERR_NOMEM, "out of memory while merging");
+            *pos = p;
+            *cap = nc;
+        }
+        uint32_t prev = 0;
+        for (uint32_t k = 0; k < tf; k++) {
+            prev += cur_varint32(&c);
+            (*pos)[k] = prev;
+        }
+        if (c.bad)
+            return err_set(AS_ERR_INTERNAL, "postings of this build damaged");
+        int rc = sink->posting(sink->ctx, doc, tf, *pos);
+        if (rc)
+            return rc;
+    }
+    return AS_OK;
+}
+
+int inv_finish(inverter *inv, const inv_sink *sink)
+{
+    int rc = spill(inv);
+    if (rc)
+        return rc;
+    /* Memory of the inversion is no longer needed during the merge. */
+    arena_reset(&inv->mem);
+    mem_free(inv->terms);
+    inv->terms = NULL;
+    inv->capterms = 0;
+
+    uint32_t n = inv->runs;
+    run_reader *rr = mem_calloc(n ? n : 1, sizeof *rr);
+    if (!rr)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < n && rc == AS_OK; i++) {
+        char path[4096];
+        run_path(inv, i, path, sizeof path);
+        int fd = open(path, O_RDONLY);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) != 0) {
+            rc = err_set(AS_ERR_IO, "%s: %s", path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            break;
+        }
+        rr[i].size = (size_t)st.st_size;
+        if (rr[i].size > 0) {
+            rr[i].map = mmap(NULL, rr[i].size, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (rr[i].map == MAP_FAILED) {
+                rr[i].map = NULL;
+                rc = err_set(AS_ERR_IO, "%s: %s", path, strerror(errno));
+            } else {
+                madvise(rr[i].map, rr[i].size, MADV_SEQUENTIAL);
+            }
+        }
+        close(fd);
+        cur_init(&rr[i].c, rr[i].map, rr[i].map ? rr[i].size : 0);
+        if (rc == AS_OK)
+            rc = run_next(&rr[i]);
+    }
+    uint32_t *pos = NULL;
+    size_t poscap = 0;
+    while (rc == AS_OK) {
+        /* The smallest current term across the runs. */
+        int min = -1;
+        for (uint32_t i = 0; i < n; i++) {
+            if (!rr[i].term)
+                continue;
+            if (min < 0 || bytes_cmp(rr[i].term, rr[i].len, rr[min].term,
+                                    rr[min].len) < 0)
+                min = (int)i;
+        }
+        if (min < 0)
+            break;
+        const char *term = rr[min].term;
+        size_t len = rr[min].len;
+        if ((rc = sink->begin(sink->ctx, term, len)))
+            break;
+        /* Runs hold increasing doc ranges, so run order is doc order. */
+        for (uint32_t i = 0; i < n && rc == AS_OK; i++) {
+            if (!rr[i].term ||
+                bytes_cmp(rr[i].term, rr[i].len, term, len) != 0)
+                continue;
+            rc = feed(rr[i].data, (size_t)rr[i].dlen, rr[i].df, sink, &pos,
+                      &poscap);
+            if (rc == AS_OK && (size_t)i != (size_t)min)
+                rc = run_next(&rr[i]);
+        }
+        if (rc == AS_OK)
+            rc = sink->end(sink->ctx);
+        if (rc == AS_OK)
+            rc = run_next(&rr[min]);
+    }
+    mem_free(pos);
+    for (uint32_t i = 0; i < n; i++)
+        if (rr[i].map)
+            munmap(rr[i].map, rr[i].size);
+    mem_free(rr);
+    return rc;
+}

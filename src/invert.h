@@ -1,0 +1,50 @@
+/* invert.h - in-memory inversion under a memory budget.
+ *
+ * Documents arrive in doc-id order as streams of (term, position).  Postings
+ * accumulate in arena-allocated chunk chains, one chain per term, holding
+ * for each (term, document): varint doc-id gap, varint tf, tf varint
+ * position deltas.  When the memory used passes the budget, the terms are
+ * sorted and written to a run file ("run-NNNN" in the build's folder) and
+ * memory starts afresh.  inv_finish() then hands every term, in byte order,
+ * with its postings from all runs concatenated, to a consumer (the segment
+ * writer).
+ *
+ * Run file format (internal to a build, never published):
+ *   repeated: varint term_len, term bytes, varint df, varint cf,
+ *             varint data_len, data (records as above; the first gap of each
+ *             term in a run is doc_id + 1)
+ */
+#ifndef AS_INVERT_H
+#define AS_INVERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct inverter inverter;
+
+/* budget: bytes of memory for postings and terms before a run is spilled.
+ * tmpdir: where run files go. */
+int inv_new(size_t budget, const char *tmpdir, inverter **out);
+void inv_free(inverter *inv);   /* removes run files */
+
+/* Add one token of the current document.  Positions of one term within a
+ * document must increase. */
+int inv_add(inverter *inv, const char *term, size_t len, uint32_t pos);
+/* Close the current document as doc_id (ids increase by one from 0). */
+int inv_end_doc(inverter *inv, uint32_t doc_id);
+
+uint32_t inv_runs(const inverter *inv);
+
+/* A consumer of the merged terms.  For each term: begin, then one call of
+ * posting per document (positions decoded), then end. */
+typedef struct {
+    int (*begin)(void *ctx, const char *term, size_t len);
+    int (*posting)(void *ctx, uint32_t doc, uint32_t tf,
+                   const uint32_t *pos);
+    int (*end)(void *ctx);
+    void *ctx;
+} inv_sink;
+
+int inv_finish(inverter *inv, const inv_sink *sink);
+
+#endif

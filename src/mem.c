@@ -1,0 +1,104 @@
+/* mem.c - allocation wrapper with failure injection, and the arena. */
+#include "mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static _Atomic uint64_t fail_at;   /* 0: never fail */
+static _Atomic uint64_t counter;
+
+uint64_t mem_fail_after(uint64_t n)
+{
+    uint64_t seen = counter;
+    counter = 0;
+    fail_at = n;
+    return seen;
+}
+
+static int should_fail(void)
+{
+    uint64_t c = ++counter;
+    return fail_at != 0 && c == fail_at;
+}
+
+void *mem_alloc(size_t n)
+{
+    if (should_fail())
+        return NULL;
+    return malloc(n ? n : 1);
+}
+
+void *mem_calloc(size_t count, size_t size)
+{
+    if (should_fail())
+        return NULL;
+    return calloc(count ? count : 1, size ? size : 1);
+}
+
+void *mem_realloc(void *p, size_t n)
+{
+    if (should_fail())
+        return NULL;
+    return realloc(p, n ? n : 1);
+}
+
+void mem_free(void *p)
+{
+    free(p);
+}
+
+char *mem_strndup(const char *s, size_t n)
+{
+    char *d = mem_alloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+struct arena_chunk {
+    arena_chunk *next;
+    size_t size, off;
+    _Alignas(8) unsigned char data[];
+};
+
+#define ARENA_CHUNK (1u << 20)
+
+void arena_init(arena *a)
+{
+    a->head = NULL;
+    a->used = 0;
+}
+
+void *arena_alloc(arena *a, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    arena_chunk *c = a->head;
+    if (!c || c->size - c->off < n) {
+        size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+        c = mem_alloc(sizeof *c + size);
+        if (!c)
+            return NULL;
+        c->next = a->head;
+        c->size = size;
+        c->off = 0;
+        a->head = c;
+        a->used += sizeof *c + size;
+    }
+    void *p = c->data + c->off;
+    c->off += n;
+    return p;
+}
+
+void arena_reset(arena *a)
+{
+    arena_chunk *c = a->head;
+    while (c) {
+        arena_chunk *next = c->next;
+        mem_free(c);
+        c = next;
+    }
+    a->head = NULL;
+    a->used = 0;
+}

@@ -1,0 +1,37 @@
+/* mem.h - the one allocation wrapper, and an arena.
+ *
+ * All allocation in src/ goes through mem_alloc/mem_realloc/mem_free so that
+ * tests can make the Nth allocation fail (mem_fail_after) and check that
+ * every caller turns it into AS_ERR_NOMEM.  (Allocations made inside zlib,
+ * jansson, utf8proc and libstemmer do not pass through here.)
+ */
+#ifndef AS_MEM_H
+#define AS_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void *mem_alloc(size_t n);             /* NULL on failure; n == 0 is 1 */
+void *mem_calloc(size_t count, size_t size);
+void *mem_realloc(void *p, size_t n);  /* NULL on failure, p untouched */
+void mem_free(void *p);                /* accepts NULL */
+char *mem_strndup(const char *s, size_t n);
+
+/* Test hook: the n-th allocation from now fails (n >= 1); 0 turns it off.
+ * Returns how many allocations have been counted since the last call. */
+uint64_t mem_fail_after(uint64_t n);
+
+/* An arena: many small allocations freed together.  Allocations are 8-byte
+ * aligned and never move.  `used` counts the bytes obtained from the system
+ * so callers can enforce a memory budget. */
+typedef struct arena_chunk arena_chunk;
+typedef struct {
+    arena_chunk *head;
+    size_t used;
+} arena;
+
+void arena_init(arena *a);
+void *arena_alloc(arena *a, size_t n);  /* NULL on failure */
+void arena_reset(arena *a);             /* frees everything */
+
+#endif

@@ -1,0 +1,1151 @@
+/* segment.c - writing and reading one immutable segment.
+ *
+ * A segment is six files in one folder.  All integers are little-endian;
+ * "varint" is the codec.h variable-byte encoding.  Every file starts with
+ * the same 32-byte header:
+ *
+ *   offset size  field
+ *   0      4     magic: "ASLX" lexicon, "ASPS" postings, "ASPO" positions,
+ *                "ASNR" norms, "ASDT" doc table, "ASDS" doc store
+ *   4      4     format version (SEG_VERSION = 1)
+ *   8      8     a  } three counts whose meaning depends on the file,
+ *   16     8     b  } given below; unused ones are 0
+ *   24     8     c  }
+ *
+ * The manifest (index.c) records each file's size and CRC32; a reader
+ * checks sizes and headers at open, `check` the CRCs.
+ *
+ * terms.lex - the lexicon.  a = number of terms, b = offset of the sparse
+ * index, c = number of blocks | terms per block << 32.  Terms are sorted by
+ * bytes and front-coded in blocks of 16 (the last block may hold fewer):
+ *
+ *   block:  varint postings offset of the block's first term (absolute,
+ *                  in postings.pst)
+ *           varint positions offset of the block's first term (absolute,
+ *                  in positions.pos)
+ *           per term:
+ *             varint prefix   bytes shared with the previous term of the
+ *                             block (0 for the first)
+ *             varint suffix length, then the suffix bytes
+ *             varint df       documents containing the term
+ *             varint cf - df  occurrences beyond one per document
+ *             varint postings length in bytes (the next term's postings
+ *                             follow directly)
+ *             varint positions length in bytes (likewise)
+ *   sparse index (at offset b): one u64 per block, the block's file offset.
+ *
+ * A lookup is a binary search over the sparse index comparing each block's
+ * first term, then a scan of one block.
+ *
+ * postings.pst - a = total postings.  For each term, df postings in
+ * ceil(df / 128) blocks; all blocks are full (128 postings) but the last,
+ * which holds df % 128 postings when that is not 0 (the "tail"):
+ *
+ *   skip table (only when the term has more than one block), per block
+ *   24 bytes:
+ *     u32 last doc id of the block
+ *     u32 offset of the block's data from the end of the skip table
+ *     u32 offset of the block's first positions from the term's positions
+ *     u32 largest tf in the block
+ *     u32 smallest document length in the block
+ *     f32 largest tf*(k1+1)/(tf + k1*(1-b+b*dl/avgdl)) in the block, with
+ *         k1 = 1.2, b = 0.75 (the block's best BM25 score is idf times this;
+ *         for other k1 and b the two fields before it give a bound)
+ *   blocks:
+ *     full block: u8 bits of the gaps, u8 bits of tf-1, then 128 gaps
+ *                 bit-packed (16*bits bytes), then 128 tf-1 values
+ *                 bit-packed.  gap = doc - previous doc - 1, where the
+ *                 previous doc of a term's first block is -1.
+ *     tail:       per posting varint (gap << 1 | (tf == 1)), then varint tf
+ *                 when tf != 1.
+ *
+ * positions.pos - a = total positions.  For each term, for each posting in
+ * order, tf varints: the first position, then the differences.  Ranked
+ * queries never read this file.
+ *
+ * norms.nrm - a = number of documents; then one u32 per document: its
+ * length in positions (exact).
+ *
+ * docs.dt - the doc table.  a = number of store blocks, b = number of
+ * documents.  Per store block 24 bytes: u64 offset in store.ds, u32
+ * compressed length, u32 uncompressed length, u32 first doc id, u32 number
+ * of documents.
+ *
+ * store.ds - the doc store.  a = number of blocks, b = uncompressed bytes.
+ * Blocks are zlib streams (compress2, level 6) of about DS_BLOCK bytes of
+ * records: varint id length, id, varint title length, title, varint text
+ * length, text.  A document bigger than DS_BLOCK is a block of its own.
+ */
+#include "segment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "codec.h"
+#include "err.h"
+#include "mem.h"
+
+#define HDR 32
+#define LEX_PER_BLOCK 16
+#define SKIP_ENTRY 24
+#define DT_ENTRY 24
+#define DS_BLOCK (64 * 1024)
+
+const char *const seg_file_names[SEG_NFILES] = {
+    "terms.lex", "postings.pst", "positions.pos", "norms.nrm", "docs.dt",
+    "store.ds",
+};
+static const char magics[SEG_NFILES][5] = {"ASLX", "ASPS", "ASPO", "ASNR",
+                                           "ASDT", "ASDS"};
+
+/* ---- A file writer with a sticky error and a running CRC ---------------- */
+
+typedef struct {
+    int fd;
+    char path[4200];
+    buf b;
+    uint64_t written;       /* bytes after the header, flushed or buffered */
+    uint32_t crc;           /* of the bytes after the header */
+    int err;
+} fwriter;
+
+static int fw_open(fwriter *w, const char *dir, const char *name)
+{
+    buf_init(&w->b);
+    w->written = 0;
+    w->crc = (uint32_t)crc32(0, NULL, 0);
+    w->err = AS_OK;
+    snprintf(w->path, sizeof w->path, "%s/%s", dir, name);
+    w->fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w->fd < 0)
+        return w->err = err_set(AS_ERR_IO, "%s: %s", w->path, strerror(errno));
+    static const unsigned char zero[HDR];
+    if (pwrite(w->fd, zero, HDR, 0) != HDR)
+        return w->err = err_set(AS_ERR_IO, "%s: %s", w->path, strerror(errno));
+    if (lseek(w->fd, HDR, SEEK_SET) != HDR)
+        return w->err = err_set(AS_ERR_IO, "%s: %s", w->path, strerror(errno));
+    return AS_OK;
+}
+
+static void fw_flush(fwriter *w)
+{
+    size_t off = 0;
+    while (!w->err && off < w->b.len) {
+        ssize_t n = write(w->fd, w->b.p + off, w->b.len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            w->err = err_set(AS_ERR_IO, "%s: %s", w->path,
+                             n < 0 ? strerror(errno) : "short write");
+            break;
+        }
+        off += (size_t)n;
+    }
+    buf_clear(&w->b);
+}
+
+static void fw_write(fwriter *w, const void *p, size_t n)
+{
+    if (w->err)
+        return;
+    w->crc = (uint32_t)crc32_z(w->crc, p, n);
+    w->written += n;
+    if (n >= (1 << 20)) {
+        fw_flush(w);
+        buf_append(&w->b, p, n);
+        fw_flush(w);
+        return;
+    }
+    buf_append(&w->b, p, n);
+    if (w->b.err)
+        w->err = err_set(AS_ERR_NOMEM, "out of memory writing %s", w->path);
+    else if (w->b.len >= (1 << 20))
+        fw_flush(w);
+}
+
+static void fw_varint(fwriter *w, uint64_t v)
+{
+    unsigned char t[10];
+    fw_write(w, t, codec_varint_encode(t, v));
+}
+
+static uint64_t fw_offset(const fwriter *w)
+{
+    return HDR + w->written;
+}
+
+/* Write the header, fsync, close.  Fills info. */
+static int fw_finish(fwriter *w, int file, uint64_t a, uint64_t b,
+                     uint64_t c, seg_file_info *info)
+{
+    fw_flush(w);
+    unsigned char h[HDR];
+    memcpy(h, magics[file], 4);
+    wr_u32(h + 4, SEG_VERSION);
+    wr_u32(h + 8, (uint32_t)a);
+    wr_u32(h + 12, (uint32_t)(a >> 32));
+    wr_u32(h + 16, (uint32_t)b);
+    wr_u32(h + 20, (uint32_t)(b >> 32));
+    wr_u32(h + 24, (uint32_t)c);
+    wr_u32(h + 28, (uint32_t)(c >> 32));
+    if (!w->err && pwrite(w->fd, h, HDR, 0) != HDR)
+        w->err = err_set(AS_ERR_IO, "%s: %s", w->path, strerror(errno));
+    if (!w->err && fsync(w->fd) != 0)
+        w->err = err_set(AS_ERR_IO, "%s: %s", w->path, strerror(errno));
+    if (w->fd >= 0 && close(w->fd) != 0 && !w->err)
+        w->err = err_set(AS_ERR_IO, "%s: %s", w->path, strerror(errno));
+    w->fd = -1;
+    info->size = HDR + w->written;
+    uint32_t hcrc = (uint32_t)crc32(0, h, HDR);
+    info->crc = (uint32_t)crc32_combine(hcrc, w->crc, (z_off_t)w->written);
+    buf_free(&w->b);
+    return w->err;
+}
+
+static void fw_abort(fwriter *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    w->fd = -1;
+    buf_free(&w->b);
+}
+
+/* ---- The segment writer ------------------------------------------------- */
+
+struct seg_writer {
+    fwriter f[SEG_NFILES];
+    int opened;
+    /* norms */
+    uint32_t *dl;
+    size_t ndocs, capdocs;
+    double avgdl;
+    /* doc store */
+    buf ds_raw, ds_z;
+    uint32_t ds_first, ds_count;
+    uint64_t ds_blocks, ds_rawbytes;
+    /* current term */
+    buf term, prev_term;
+    uint32_t docs[CODEC_BLOCK], tfs[CODEC_BLOCK], n;
+    uint32_t last_doc;          /* last doc of the previous block */
+    uint32_t df;
+    uint64_t cf;
+    uint64_t pos_term_start;    /* positions offset of the term */
+    uint32_t block_pos_off;
+    buf blocks, skips;
+    uint32_t nblocks;
+    uint64_t postings_total, positions_total;
+    /* lexicon */
+    buf lexblock, lexindex;
+    uint32_t lex_in_block;
+    uint64_t nterms, lexblocks;
+    int err;
+};
+
+static int fail(seg_writer *w, int rc)
+{
+    if (!w->err)
+        w->err = rc;
+    return w->err;
+}
+
+int seg_writer_new(const char *dir, seg_writer **out)
+{
+    seg_writer *w = mem_calloc(1, sizeof *w);
+    if (!w)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    buf *bufs[] = {&w->ds_raw, &w->ds_z, &w->term, &w->prev_term,
+                   &w->blocks, &w->skips, &w->lexblock, &w->lexindex};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        buf_init(bufs[i]);
+    for (int i = 0; i < SEG_NFILES; i++)
+        w->f[i].fd = -1;
+    for (int i = 0; i < SEG_NFILES; i++) {
+        int rc = fw_open(&w->f[i], dir, seg_file_names[i]);
+        w->opened = i + 1;
+        if (rc) {
+            seg_writer_free(w);
+            return rc;
+        }
+    }
+    w->avgdl = 1;
+    *out = w;
+    return AS_OK;
+}
+
+void seg_writer_free(seg_writer *w)
+{
+    if (!w)
+        return;
+    for (int i = 0; i < w->opened; i++)
+        fw_abort(&w->f[i]);
+    buf *bufs[] = {&w->ds_raw, &w->ds_z, &w->term, &w->prev_term,
+                   &w->blocks, &w->skips, &w->lexblock, &w->lexindex};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        buf_free(bufs[i]);
+    mem_free(w->dl);
+    mem_free(w);
+}
+
+static int ds_flush(seg_writer *w)
+{
+    if (w->ds_count == 0)
+        return w->err;
+    uLongf zlen = compressBound((uLong)w->ds_raw.len);
+    buf_clear(&w->ds_z);
+    if (buf_reserve(&w->ds_z, zlen))
+        return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
+    if (compress2(w->ds_z.p, &zlen, w->ds_raw.p, (uLong)w->ds_raw.len, 6) !=
+        Z_OK)
+        return fail(w, err_set(AS_ERR_NOMEM, "zlib: cannot compress"));
+    fwriter *ds = &w->f[SEG_DS], *dt = &w->f[SEG_DT];
+    unsigned char e[DT_ENTRY];
+    uint64_t off = fw_offset(ds);
+    wr_u32(e, (uint32_t)off);
+    wr_u32(e + 4, (uint32_t)(off >> 32));
+    wr_u32(e + 8, (uint32_t)zlen);
+    wr_u32(e + 12, (uint32_t)w->ds_raw.len);
+    wr_u32(e + 16, w->ds_first);
+    wr_u32(e + 20, w->ds_count);
+    fw_write(ds, w->ds_z.p, zlen);
+    fw_write(dt, e, sizeof e);
+    w->ds_rawbytes += w->ds_raw.len;
+    w->ds_blocks++;
+    buf_clear(&w->ds_raw);
+    w->ds_count = 0;
+    if (ds->err || dt->err)
+        return fail(w, ds->err ? ds->err : dt->err);
+    return AS_OK;
+}
+
+int seg_writer_doc(seg_writer *w, uint32_t doc_id, const char *id,
+                   size_t id_len, const char *title, size_t title_len,
+                   const char *body, size_t body_len, uint32_t length)
+{
+    if (w->err)
+        return w->err;
+    if (doc_id != w->ndocs)
+        return fail(w, err_set(AS_ERR_INTERNAL, "documents out of order"));
+    if (w->ndocs == w->capdocs) {
+        size_t cap = w->capdocs ? w->capdocs * 2 : 4096;
+        uint32_t *dl = mem_realloc(w->dl, cap * sizeof *dl);
+        if (!dl)
+            return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
+        w->dl = dl;
+        w->capdocs = cap;
+    }
+    w->dl[w->ndocs++] = length;
+    unsigned char t[4];
+    wr_u32(t, length);
+    fw_write(&w->f[SEG_NRM], t, 4);
+
+    /* A record bigger than a block gets a block of its own. */
+    size_t rec = id_len + title_len + body_len + 30;
+    if (w->ds_count > 0 && w->ds_raw.len + rec > DS_BLOCK && ds_flush(w))
+        return w->err;
+    if (w->ds_count == 0)
+        w->ds_first = doc_id;
+    codec_put_varint(&w->ds_raw, id_len);
+    buf_append(&w->ds_raw, id, id_len);
+    codec_put_varint(&w->ds_raw, title_len);
+    buf_append(&w->ds_raw, title, title_len);
+    codec_put_varint(&w->ds_raw, body_len);
+    buf_append(&w->ds_raw, body, body_len);
+    w->ds_count++;
+    if (w->ds_raw.err)
+        return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
+    if (w->ds_raw.len >= DS_BLOCK && ds_flush(w))
+        return w->err;
+    return w->f[SEG_NRM].err ? fail(w, w->f[SEG_NRM].err) : AS_OK;
+}
+
+void seg_writer_set_avgdl(seg_writer *w, double avgdl)
+{
+    w->avgdl = avgdl > 0 ? avgdl : 1;
+}
+
+static double tfnorm(uint32_t tf, uint32_t dl, double avgdl, double k1,
+                     double b)
+{
+    return tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl));
+}
+
+static int w_begin(void *ctx, const char *term, size_t len)
+{
+    seg_writer *w = ctx;
+    if (w->err)
+        return w->err;
+    buf_clear(&w->term);
+    buf_append(&w->term, term, len);
+    w->n = 0;
+    w->df = 0;
+    w->cf = 0;
+    w->last_doc = UINT32_MAX;
+    w->nblocks = 0;
+    buf_clear(&w->blocks);
+    buf_clear(&w->skips);
+    w->pos_term_start = fw_offset(&w->f[SEG_POS]);
+    return w->term.err ? fail(w, AS_ERR_NOMEM) : AS_OK;
+}
+
+static void flush_block(seg_writer *w)
+{
+    uint32_t g[CODEC_BLOCK], t[CODEC_BLOCK];
+    uint32_t prev = w->last_doc, max_tf = 0, min_dl = UINT32_MAX;
+    float bound = 0;
+    uint32_t off = (uint32_t)w->blocks.len;
+    for (uint32_t i = 0; i < w->n; i++) {
+        g[i] = w->docs[i] - prev - 1;
+        t[i] = w->tfs[i] - 1;
+        prev = w->docs[i];
+        if (w->tfs[i] > max_tf)
+            max_tf = w->tfs[i];
+        uint32_t dl = w->dl[w->docs[i]];
+        if (dl < min_dl)
+            min_dl = dl;
+        float s = (float)tfnorm(w->tfs[i], dl, w->avgdl, SEG_DEFAULT_K1,
+                                SEG_DEFAULT_B);
+        if (s > bound)
+            bound = s;
+    }
+    if (w->n == CODEC_BLOCK) {
+        unsigned bg = codec_bits_for(g, CODEC_BLOCK);
+        unsigned bt = codec_bits_for(t, CODEC_BLOCK);
+        if (buf_reserve(&w->blocks, 2 + CODEC_PACKED_BYTES(bg) +
+                                        CODEC_PACKED_BYTES(bt)) == 0) {
+            unsigned char *p = w->blocks.p + w->blocks.len;
+            p[0] = (unsigned char)bg;
+            p[1] = (unsigned char)bt;
+            codec_pack128(g, bg, p + 2);
+            codec_pack128(t, bt, p + 2 + CODEC_PACKED_BYTES(bg));
+            w->blocks.len += 2 + CODEC_PACKED_BYTES(bg) +
+                             CODEC_PACKED_BYTES(bt);
+        }
+    } else {
+        for (uint32_t i = 0; i < w->n; i++) {
+            codec_put_varint(&w->blocks,
+                             (uint64_t)g[i] << 1 | (w->tfs[i] == 1));
+            if (w->tfs[i] != 1)
+                codec_put_varint(&w->blocks, w->tfs[i]);
+        }
+    }
+    unsigned char e[SKIP_ENTRY];
+    wr_u32(e, w->docs[w->n - 1]);
+    wr_u32(e + 4, off);
+    wr_u32(e + 8, w->block_pos_off);
+    wr_u32(e + 12, max_tf);
+    wr_u32(e + 16, min_dl);
+    uint32_t fb;
+    memcpy(&fb, &bound, 4);
+    wr_u32(e + 20, fb);
+    buf_append(&w->skips, e, sizeof e);
+    w->last_doc = w->docs[w->n - 1];
+    w->nblocks++;
+    w->n = 0;
+}
+
+static int w_posting(void *ctx, uint32_t doc, uint32_t tf,
+                     const uint32_t *pos)
+{
+    seg_writer *w = ctx;
+    if (w->err)
+        return w->err;
+    if (doc >= w->ndocs || tf == 0 ||
+        (w->df > 0 && (w->n ? w->docs[w->n - 1] : w->last_doc) >= doc))
+        return fail(w, err_set(AS_ERR_INTERNAL, "postings out of order"));
+    fwriter *pf = &w->f[SEG_POS];
+    if (w->n == 0)
+        w->block_pos_off = (uint32_t)(fw_offset(pf) - w->pos_term_start);
+    w->docs[w->n] = doc;
+    w->tfs[w->n] = tf;
+    uint32_t prev = 0;
+    for (uint32_t k = 0; k < tf; k++) {
+        fw_varint(pf, pos[k] - prev);
+        prev = pos[k];
+    }
+    w->positions_total += tf;
+    w->df++;
+    w->cf += tf;
+    if (++w->n == CODEC_BLOCK)
+        flush_block(w);
+    return pf->err ? fail(w, pf->err) : AS_OK;
+}
+
+static void lex_flush_block(seg_writer *w)
+{
+    if (w->lex_in_block == 0)
+        return;
+    buf_put_u64(&w->lexindex, fw_offset(&w->f[SEG_LEX]));
+    fw_write(&w->f[SEG_LEX], w->lexblock.p, w->lexblock.len);
+    buf_clear(&w->lexblock);
+    w->lex_in_block = 0;
+    w->lexblocks++;
+}
+
+static int w_end(void *ctx)
+{
+    seg_writer *w = ctx;
+    if (w->err)
+        return w->err;
+    if (w->df == 0)
+        return AS_OK;
+    if (w->n > 0)
+        flush_block(w);
+    fwriter *pst = &w->f[SEG_PST];
+    uint64_t post_off = fw_offset(pst);
+    if (w->nblocks > 1)
+        fw_write(pst, w->skips.p, w->skips.len);
+    fw_write(pst, w->blocks.p, w->blocks.len);
+    uint64_t post_len = fw_offset(pst) - post_off;
+    uint64_t pos_len = fw_offset(&w->f[SEG_POS]) - w->pos_term_start;
+    w->postings_total += w->df;
+
+    /* Lexicon entry. */
+    buf *lb = &w->lexblock;
+    size_t prefix = 0;
+    if (w->lex_in_block == 0) {
+        codec_put_varint(lb, post_off);
+        codec_put_varint(lb, w->pos_term_start);
+    } else {
+        size_t max = w->prev_term.len < w->term.len ? w->prev_term.len
+                                                    : w->term.len;
+        while (prefix < max && w->prev_term.p[prefix] == w->term.p[prefix])
+            prefix++;
+    }
+    codec_put_varint(lb, prefix);
+    codec_put_varint(lb, w->term.len - prefix);
+    buf_append(lb, w->term.p + prefix, w->term.len - prefix);
+    codec_put_varint(lb, w->df);
+    codec_put_varint(lb, w->cf - w->df);
+    codec_put_varint(lb, post_len);
+    codec_put_varint(lb, pos_len);
+    buf_clear(&w->prev_term);
+    buf_append(&w->prev_term, w->term.p, w->term.len);
+    w->nterms++;
+    if (++w->lex_in_block == LEX_PER_BLOCK)
+        lex_flush_block(w);
+    if (lb->err || w->blocks.err || w->skips.err || w->prev_term.err ||
+        w->lexindex.err)
+        return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
+    if (pst->err)
+        return fail(w, pst->err);
+    return w->f[SEG_LEX].err ? fail(w, w->f[SEG_LEX].err) : AS_OK;
+}
+
+inv_sink seg_writer_sink(seg_writer *w)
+{
+    inv_sink s = {w_begin, w_posting, w_end, w};
+    return s;
+}
+
+int seg_writer_finish(seg_writer *w, seg_file_info info[SEG_NFILES],
+                      uint64_t *terms, uint64_t *postings)
+{
+    if (w->err)
+        return w->err;
+    if (ds_flush(w))
+        return w->err;
+    lex_flush_block(w);
+    uint64_t index_off = fw_offset(&w->f[SEG_LEX]);
+    fw_write(&w->f[SEG_LEX], w->lexindex.p, w->lexindex.len);
+    int rc = AS_OK;
+    uint64_t counts[SEG_NFILES][3] = {
+        {w->nterms, index_off,
+         w->lexblocks | (uint64_t)LEX_PER_BLOCK << 32},
+        {w->postings_total, 0, 0},
+        {w->positions_total, 0, 0},
+        {w->ndocs, 0, 0},
+        {w->ds_blocks, w->ndocs, 0},
+        {w->ds_blocks, w->ds_rawbytes, 0},
+    };
+    for (int i = 0; i < SEG_NFILES; i++) {
+        int r = fw_finish(&w->f[i], i, counts[i][0], counts[i][1],
+                          counts[i][2], &info[i]);
+        if (r && !rc)
+            rc = r;
+    }
+    w->opened = 0;
+    *terms = w->nterms;
+    *postings = w->postings_total;
+    return rc;
+}
+
+/* ---- Reading ------------------------------------------------------------ */
+
+static int corrupt(const segment *s, int file, const char *what)
+{
+    return err_set(AS_ERR_CORRUPT, "%s/%s: %s", s->dir, seg_file_names[file],
+                   what);
+}
+
+void seg_close(segment *s)
+{
+    for (int i = 0; i < SEG_NFILES; i++) {
+        if (s->f[i].p)
+            munmap((void *)s->f[i].p, s->f[i].size);
+        s->f[i].p = NULL;
+    }
+}
+
+static uint64_t hdr_u64(const segment *s, int file, int field)
+{
+    return rd_u64(s->f[file].p + 8 + 8 * field);
+}
+
+int seg_open(segment *s, const char *dir, const seg_file_info *info)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    for (int i = 0; i < SEG_NFILES; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, seg_file_names[i]);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            int e = errno;
+            seg_close(s);
+            return err_set(e == ENOENT ? AS_ERR_CORRUPT : AS_ERR_IO,
+                           "%s: %s", path, strerror(e));
+        }
+        struct stat st;
+        if (fstat(fd, &st) != 0) {
+            int e = errno;
+            close(fd);
+            seg_close(s);
+            return err_set(AS_ERR_IO, "%s: %s", path, strerror(e));
+        }
+        if ((uint64_t)st.st_size != info[i].size || st.st_size < HDR) {
+            close(fd);
+            seg_close(s);
+            return err_set(AS_ERR_CORRUPT,
+                           "%s: size is %lld bytes, the manifest says %llu "
+                           "(truncated or replaced)", path,
+                           (long long)st.st_size,
+                           (unsigned long long)info[i].size);
+        }
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        close(fd);
+        if (p == MAP_FAILED) {
+            seg_close(s);
+            return err_set(AS_ERR_IO, "%s: cannot map: %s", path,
+                           strerror(errno));
+        }
+        s->f[i].p = p;
+        s->f[i].size = (size_t)st.st_size;
+        if (memcmp(p, magics[i], 4) != 0) {
+            seg_close(s);
+            return err_set(AS_ERR_CORRUPT, "%s: not an artsearch %s file "
+                           "(bad magic number)", path, seg_file_names[i]);
+        }
+        if (rd_u32(s->f[i].p + 4) != SEG_VERSION) {
+            seg_close(s);
+            return err_set(AS_ERR_CORRUPT, "%s: format version %u, this "
+                           "artsearch reads %u; rebuild the index", path,
+                           rd_u32(s->f[i].p + 4), SEG_VERSION);
+        }
+    }
+    /* Cross-check the counts against the file sizes. */
+    s->nterms = hdr_u64(s, SEG_LEX, 0);
+    uint64_t idx = hdr_u64(s, SEG_LEX, 1), c = hdr_u64(s, SEG_LEX, 2);
+    s->nblocks_lex = (uint32_t)c;
+    s->lex_per_block = (uint32_t)(c >> 32);
+    if (s->lex_per_block == 0 || idx < HDR || idx > s->f[SEG_LEX].size ||
+        (s->f[SEG_LEX].size - idx) / 8 != s->nblocks_lex ||
+        (s->f[SEG_LEX].size - idx) % 8 != 0 ||
+        s->nblocks_lex != (s->nterms + s->lex_per_block - 1) /
+                              s->lex_per_block) {
+        int rc = corrupt(s, SEG_LEX, "header does not match the file");
+        seg_close(s);
+        return rc;
+    }
+    s->lex_index = s->f[SEG_LEX].p + idx;
+    s->ndocs = hdr_u64(s, SEG_NRM, 0);
+    if (s->ndocs >= UINT32_MAX ||
+        s->f[SEG_NRM].size != HDR + s->ndocs * 4) {
+        int rc = corrupt(s, SEG_NRM, "header does not match the file");
+        seg_close(s);
+        return rc;
+    }
+    s->norms = s->f[SEG_NRM].p + HDR;
+    s->ndsblocks = hdr_u64(s, SEG_DT, 0);
+    if (hdr_u64(s, SEG_DT, 1) != s->ndocs ||
+        s->f[SEG_DT].size != HDR + s->ndsblocks * DT_ENTRY) {
+        int rc = corrupt(s, SEG_DT, "header does not match the file");
+        seg_close(s);
+        return rc;
+    }
+    s->dt = s->f[SEG_DT].p + HDR;
+    return AS_OK;
+}
+
+/* The byte range of lexicon block k; nonzero when it is out of bounds. */
+static int lex_block_range(const segment *s, uint64_t k, uint64_t *off,
+                           uint64_t *end)
+{
+    *off = rd_u64(s->lex_index + k * 8);
+    *end = k + 1 < s->nblocks_lex ? rd_u64(s->lex_index + (k + 1) * 8)
+                                  : (uint64_t)(s->lex_index - s->f[SEG_LEX].p);
+    return *off < HDR || *end > s->f[SEG_LEX].size || *off >= *end;
+}
+
+/* Read the first term of lexicon block k. */
+static int lex_block_first(const segment *s, uint64_t k, cur *c,
+                           const char **term, size_t *len)
+{
+    uint64_t off, end;
+    if (lex_block_range(s, k, &off, &end))
+        return corrupt(s, SEG_LEX, "bad block offset");
+    cur_init(c, s->f[SEG_LEX].p + off, (size_t)(end - off));
+    cur_varint(c);
+    cur_varint(c);
+    uint64_t prefix = cur_varint(c);
+    *len = (size_t)cur_varint(c);
+    *term = (const char *)cur_bytes(c, *len);
+    if (c->bad || prefix != 0 || *len > 4096)
+        return corrupt(s, SEG_LEX, "bad block");
+    return AS_OK;
+}
+
+/* Scan block k, calling fn for each term from the first >= from.  Stops
+ * when fn returns nonzero (returned) or at the block's end (0). */
+static int lex_scan_block(const segment *s, uint64_t k, const char *from,
+                          size_t fromlen, seg_term_fn fn, void *ctx,
+                          int *stop)
+{
+    uint64_t off, end;
+    if (lex_block_range(s, k, &off, &end))
+        return corrupt(s, SEG_LEX, "bad block offset");
+    cur c;
+    cur_init(&c, s->f[SEG_LEX].p + off, (size_t)(end - off));
+    seg_term t;
+    t.post_off = cur_varint(&c);
+    t.pos_off = cur_varint(&c);
+    uint64_t count = s->lex_per_block;
+    if (k + 1 == s->nblocks_lex)
+        count = s->nterms - k * s->lex_per_block;
+    char term[4096];
+    size_t len = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t prefix = cur_varint(&c), suffix = cur_varint(&c);
+        const unsigned char *sfx = cur_bytes(&c, (size_t)suffix);
+        if (c.bad || prefix > len || prefix + suffix > sizeof term ||
+            (i == 0 && prefix != 0))
+            return corrupt(s, SEG_LEX, "bad term entry");
+        memcpy(term + prefix, sfx, (size_t)suffix);
+        len = (size_t)(prefix + suffix);
+        uint64_t df = cur_varint(&c), extra = cur_varint(&c);
+        t.post_len = cur_varint(&c);
+        t.pos_len = cur_varint(&c);
+        if (c.bad || df == 0 || df > s->ndocs ||
+            t.post_off + t.post_len > s->f[SEG_PST].size ||
+            t.post_off < HDR || t.pos_off < HDR ||
+            t.pos_off + t.pos_len > s->f[SEG_POS].size ||
+            extra > UINT64_MAX / 2)
+            return corrupt(s, SEG_LEX, "term entry points outside the "
+                                       "postings or positions");
+        t.df = (uint32_t)df;
+        t.cf = df + extra;
+        if (bytes_cmp(term, len, from, fromlen) >= 0) {
+            int r = fn(ctx, term, len, &t);
+            if (r) {
+                *stop = 1;
+                return r;
+            }
+        }
+        t.post_off += t.post_len;
+        t.pos_off += t.pos_len;
+    }
+    return AS_OK;
+}
+
+/* Index of the last block whose first term <= term (0 if none). */
+static int lex_find_block(const segment *s, const char *term, size_t len,
+                          uint64_t *block)
+{
+    uint64_t lo = 0, hi = s->nblocks_lex;
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        cur c;
+        const char *ft = NULL;
+        size_t fl = 0;
+        int rc = lex_block_first(s, mid, &c, &ft, &fl);
+        if (rc)
+            return rc;
+        if (bytes_cmp(ft, fl, term, len) <= 0)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    *block = lo;
+    return AS_OK;
+}
+
+typedef struct {
+    const char *term;
+    size_t len;
+    seg_term *out;
+    int found;
+} lookup_ctx;
+
+static int lookup_fn(void *ctx, const char *term, size_t len,
+                     const seg_term *t)
+{
+    lookup_ctx *l = ctx;
+    if (len == l->len && memcmp(term, l->term, len) == 0) {
+        *l->out = *t;
+        l->found = 1;
+    }
+    return 1;       /* the first term >= the wanted one decides */
+}
+
+int seg_lookup(const segment *s, const char *term, size_t len, seg_term *t)
+{
+    if (s->nterms == 0)
+        return AS_ERR_NOTFOUND;
+    uint64_t k;
+    int rc = lex_find_block(s, term, len, &k);
+    if (rc)
+        return rc;
+    lookup_ctx l = {term, len, t, 0};
+    int stop = 0;
+    rc = lex_scan_block(s, k, term, len, lookup_fn, &l, &stop);
+    if (rc && !stop)
+        return rc;
+    return l.found ? AS_OK : AS_ERR_NOTFOUND;
+}
+
+int seg_terms_from(const segment *s, const char *from, size_t len,
+                   seg_term_fn fn, void *ctx)
+{
+    if (s->nterms == 0)
+        return AS_OK;
+    uint64_t k;
+    int rc = lex_find_block(s, from, len, &k);
+    if (rc)
+        return rc;
+    for (; k < s->nblocks_lex; k++) {
+        int stop = 0;
+        rc = lex_scan_block(s, k, from, len, fn, ctx, &stop);
+        if (rc || stop)
+            return rc;
+    }
+    return AS_OK;
+}
+
+/* ---- Postings cursor ---------------------------------------------------- */
+
+static const unsigned char *skip_entry(const seg_cursor *c, uint32_t k)
+{
+    return c->skips + (size_t)k * SKIP_ENTRY;
+}
+
+static uint32_t block_last_doc(const seg_cursor *c, uint32_t k)
+{
+    return c->skips ? rd_u32(skip_entry(c, k)) : c->docs[c->n - 1];
+}
+
+static int decode_block(seg_cursor *c, uint32_t k)
+{
+    uint32_t full = c->t.df / CODEC_BLOCK;
+    uint32_t off = c->skips ? rd_u32(skip_entry(c, k) + 4) : 0;
+    uint32_t base = k == 0 ? UINT32_MAX : rd_u32(skip_entry(c, k - 1));
+    size_t avail = (size_t)(c->end - c->data);
+    if (off > avail)
+        goto bad;
+    const unsigned char *p = c->data + off;
+    avail -= off;
+    if (k < full) {
+        if (avail < 2 || p[0] > 32 || p[1] > 32)
+            goto bad;
+        unsigned bg = p[0], bt = p[1];
+        if (avail < 2 + CODEC_PACKED_BYTES(bg) + CODEC_PACKED_BYTES(bt))
+            goto bad;
+        codec_unpack128(p + 2, bg, c->docs);
+        codec_unpack128(p + 2 + CODEC_PACKED_BYTES(bg), bt, c->tfs);
+        /* 64-bit sums cannot wrap: gaps are below 2^32 each. */
+        int64_t d = k == 0 ? -1 : (int64_t)base;
+        for (int i = 0; i < CODEC_BLOCK; i++) {
+            d += (int64_t)c->docs[i] + 1;
+            c->docs[i] = (uint32_t)d;
+            c->tfs[i] += 1;
+            if (c->tfs[i] == 0)
+                goto bad;
+        }
+        if (d >= (int64_t)c->s->ndocs)
+            goto bad;
+        c->n = CODEC_BLOCK;
+    } else {
+        uint32_t cnt = c->t.df - full * CODEC_BLOCK;
+        cur q;
+        cur_init(&q, p, avail);
+        int64_t d = k == 0 ? -1 : (int64_t)base;
+        for (uint32_t i = 0; i < cnt; i++) {
+            uint64_t v = cur_varint(&q);
+            if ((v >> 1) >= c->s->ndocs)
+                goto bad;
+            d += (int64_t)(v >> 1) + 1;
+            c->docs[i] = (uint32_t)d;
+            c->tfs[i] = (v & 1) ? 1 : cur_varint32(&q);
+            if (q.bad || c->tfs[i] == 0 || d >= (int64_t)c->s->ndocs)
+                goto bad;
+        }
+        c->n = cnt;
+    }
+    if (c->skips && c->docs[c->n - 1] != rd_u32(skip_entry(c, k)))
+        goto bad;
+    c->block = k;
+    c->base = base;
+    c->i = 0;
+    c->decoded = 1;
+    c->block_last = c->docs[c->n - 1];
+    return AS_OK;
+bad:
+    c->bad = 1;
+    c->n = 0;
+    c->doc = SEG_DOC_END;
+    return corrupt(c->s, SEG_PST, "postings block does not decode");
+}
+
+int seg_cursor_init(seg_cursor *c, const segment *s, const seg_term *t)
+{
+    c->s = s;
+    c->t = *t;
+    c->bad = 0;
+    c->decoded = 0;
+    c->nblocks = (t->df + CODEC_BLOCK - 1) / CODEC_BLOCK;
+    const unsigned char *start = s->f[SEG_PST].p + t->post_off;
+    c->end = start + t->post_len;
+    if (c->nblocks > 1) {
+        if (t->post_len < (uint64_t)c->nblocks * SKIP_ENTRY) {
+            c->bad = 1;
+            c->doc = SEG_DOC_END;
+            return corrupt(s, SEG_PST, "skip table overruns the term");
+        }
+        c->skips = start;
+        c->data = start + (size_t)c->nblocks * SKIP_ENTRY;
+    } else {
+        c->skips = NULL;
+        c->data = start;
+    }
+    int rc = decode_block(c, 0);
+    if (rc)
+        return rc;
+    c->doc = c->docs[0];
+    return AS_OK;
+}
+
+uint32_t seg_cursor_next(seg_cursor *c)
+{
+    if (c->doc == SEG_DOC_END)
+        return SEG_DOC_END;
+    if (++c->i < c->n)
+        return c->doc = c->docs[c->i];
+    if (c->block + 1 >= c->nblocks || decode_block(c, c->block + 1))
+        return c->doc = SEG_DOC_END;
+    return c->doc = c->docs[0];
+}
+
+uint32_t seg_cursor_seek(seg_cursor *c, uint32_t target)
+{
+    if (c->doc >= target)
+        return c->doc;
+    if (target > c->block_last) {
+        uint32_t k = c->block + 1;
+        while (k < c->nblocks && block_last_doc(c, k) < target)
+            k++;
+        if (k >= c->nblocks || decode_block(c, k))
+            return c->doc = SEG_DOC_END;
+    }
+    while (c->i < c->n && c->docs[c->i] < target)
+        c->i++;
+    if (c->i >= c->n)           /* cannot happen when block_last >= target */
+        return c->doc = SEG_DOC_END;
+    return c->doc = c->docs[c->i];
+}
+
+void seg_block_info(const seg_cursor *c, uint32_t k, uint32_t *last,
+                    uint32_t *max_tf, uint32_t *min_dl, float *bound)
+{
+    if (c->skips) {
+        const unsigned char *e = skip_entry(c, k);
+        *last = rd_u32(e);
+        *max_tf = rd_u32(e + 12);
+        *min_dl = rd_u32(e + 16);
+        uint32_t fb = rd_u32(e + 20);
+        memcpy(bound, &fb, 4);
+        if (!(*bound >= 0 && *bound < 1e30f))   /* damaged: do not trust */
+            *bound = -1;
+        return;
+    }
+    uint32_t mt = 0, md = UINT32_MAX;
+    for (uint32_t i = 0; i < c->n; i++) {
+        if (c->tfs[i] > mt)
+            mt = c->tfs[i];
+        uint32_t dl = seg_doclen(c->s, c->docs[i]);
+        if (dl < md)
+            md = dl;
+    }
+    *last = c->n ? c->docs[c->n - 1] : 0;
+    *max_tf = mt;
+    *min_dl = md;
+    *bound = -1;
+}
+
+int seg_positions(const seg_cursor *c, uint32_t *pos, uint32_t cap)
+{
+    uint64_t off = c->t.pos_off;
+    if (c->skips)
+        off += rd_u32(skip_entry(c, c->block) + 8);
+    if (off > c->t.pos_off + c->t.pos_len)
+        return corrupt(c->s, SEG_POS, "positions offset out of range");
+    cur q;
+    cur_init(&q, c->s->f[SEG_POS].p + off,
+             (size_t)(c->t.pos_off + c->t.pos_len - off));
+    for (uint32_t i = 0; i < c->i; i++)
+        for (uint32_t k = 0; k < c->tfs[i]; k++)
+            cur_varint(&q);
+    uint32_t tf = c->tfs[c->i], p = 0;
+    for (uint32_t k = 0; k < tf; k++) {
+        p += cur_varint32(&q);
+        if (k < cap)
+            pos[k] = p;
+    }
+    if (q.bad)
+        return corrupt(c->s, SEG_POS, "positions do not decode");
+    return AS_OK;
+}
+
+/* ---- Doc store ---------------------------------------------------------- */
+
+int seg_doc_get(const segment *s, uint32_t doc, buf *out, seg_doc *d)
+{
+    if (doc >= s->ndocs)
+        return corrupt(s, SEG_DT, "document number out of range");
+    uint64_t lo = 0, hi = s->ndsblocks;
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (rd_u32(s->dt + mid * DT_ENTRY + 16) <= doc)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if (s->ndsblocks == 0)
+        return corrupt(s, SEG_DT, "no store blocks");
+    const unsigned char *e = s->dt + lo * DT_ENTRY;
+    uint64_t off = rd_u64(e);
+    uint32_t zlen = rd_u32(e + 8), rawlen = rd_u32(e + 12);
+    uint32_t first = rd_u32(e + 16), count = rd_u32(e + 20);
+    if (doc < first || doc - first >= count)
+        return corrupt(s, SEG_DT, "document not in its store block");
+    if (off < HDR || off + zlen > s->f[SEG_DS].size)
+        return corrupt(s, SEG_DS, "store block outside the file");
+    buf_clear(out);
+    if (buf_reserve(out, (size_t)rawlen + 1))
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    uLongf got = rawlen;
+    if (uncompress(out->p, &got, s->f[SEG_DS].p + off, zlen) != Z_OK ||
+        got != rawlen)
+        return corrupt(s, SEG_DS, "store block does not decompress");
+    out->len = rawlen;
+    cur c;
+    cur_init(&c, out->p, rawlen);
+    for (uint32_t i = 0; i <= doc - first; i++) {
+        size_t n;
+        n = (size_t)cur_varint(&c);
+        d->id = (const char *)cur_bytes(&c, n);
+        d->id_len = n;
+        n = (size_t)cur_varint(&c);
+        d->title = (const char *)cur_bytes(&c, n);
+        d->title_len = n;
+        n = (size_t)cur_varint(&c);
+        d->text = (const char *)cur_bytes(&c, n);
+        d->text_len = n;
+        if (c.bad)
+            return corrupt(s, SEG_DS, "document record does not decode");
+    }
+    return AS_OK;
+}
+
+/* ---- Verification ------------------------------------------------------- */
+
+typedef struct {
+    const segment *s;
+    buf prev;
+    uint64_t terms, postings;
+    int rc;
+} verify_ctx;
+
+static int verify_term(void *ctx, const char *term, size_t len,
+                       const seg_term *t)
+{
+    verify_ctx *v = ctx;
+    if (v->terms > 0 && bytes_cmp((const char *)v->prev.p, v->prev.len, term,
+                                 len) >= 0)
+        return v->rc = corrupt(v->s, SEG_LEX, "terms out of order");
+    buf_clear(&v->prev);
+    buf_append(&v->prev, term, len);
+    v->terms++;
+    seg_cursor c;
+    int rc = seg_cursor_init(&c, v->s, t);
+    if (rc)
+        return v->rc = rc;
+    uint32_t n = 0;
+    uint64_t cf = 0;
+    uint32_t pos[64];
+    for (uint32_t d = c.doc; d != SEG_DOC_END; d = seg_cursor_next(&c)) {
+        n++;
+        cf += seg_cursor_tf(&c);
+        if ((rc = seg_positions(&c, pos, 64)))
+            return v->rc = rc;
+    }
+    if (c.bad)
+        return v->rc = err_prefix(AS_ERR_CORRUPT, "term '%.*s'", (int)len,
+                                  term);
+    if (n != t->df || cf != t->cf)
+        return v->rc = corrupt(v->s, SEG_PST, "document or term frequency "
+                                              "does not match the lexicon");
+    v->postings += n;
+    return 0;
+}
+
+int seg_verify(const segment *s, uint64_t *postings)
+{
+    verify_ctx v = {s, {0}, 0, 0, AS_OK};
+    buf_init(&v.prev);
+    int rc = seg_terms_from(s, "", 0, verify_term, &v);
+    buf_free(&v.prev);
+    if (v.rc)
+        return v.rc;
+    if (rc)
+        return rc;
+    if (v.terms != s->nterms)
+        return corrupt(s, SEG_LEX, "fewer terms than the header says");
+    if (v.postings != hdr_u64(s, SEG_PST, 0))
+        return corrupt(s, SEG_PST, "postings count does not match");
+    *postings = v.postings;
+    /* Every stored document decodes and the blocks cover all documents. */
+    buf out;
+    buf_init(&out);
+    uint64_t next = 0;
+    for (uint64_t k = 0; k < s->ndsblocks && rc == AS_OK; k++) {
+        uint32_t first = rd_u32(s->dt + k * DT_ENTRY + 16);
+        uint32_t count = rd_u32(s->dt + k * DT_ENTRY + 20);
+        if (first != next || count == 0) {
+            rc = corrupt(s, SEG_DT, "store blocks do not cover the "
+                                    "documents in order");
+            break;
+        }
+        seg_doc d;
+        rc = seg_doc_get(s, first + count - 1, &out, &d);
+        next = first + (uint64_t)count;
+    }
+    buf_free(&out);
+    if (rc == AS_OK && next != s->ndocs)
+        rc = corrupt(s, SEG_DT, "store blocks do not cover the documents");
+    return rc;
+}

@@ -1,0 +1,146 @@
+/* segment.h - one immutable segment: lexicon, postings, positions, norms,
+ * doc table and doc store.  The byte layout is documented at the top of
+ * segment.c, which writes it.
+ *
+ * Writing: seg_writer_new() in a folder, then documents in doc-id order with
+ * seg_writer_doc() (text for the store, length for the norms), then terms in
+ * byte order through the inv_sink from seg_writer_sink().  seg_writer_finish()
+ * flushes, fsyncs and reports each file's size and CRC32.
+ *
+ * Reading: seg_open() maps the files and validates headers and sizes
+ * (constant time).  Every offset read afterwards is checked before use; a
+ * bad one is AS_ERR_CORRUPT naming the file, never a crash.
+ */
+#ifndef AS_SEGMENT_H
+#define AS_SEGMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "invert.h"
+
+#define SEG_VERSION 1
+#define SEG_NFILES 6
+#define SEG_DOC_END UINT32_MAX
+
+enum { SEG_LEX, SEG_PST, SEG_POS, SEG_NRM, SEG_DT, SEG_DS };
+extern const char *const seg_file_names[SEG_NFILES];
+
+typedef struct {
+    uint64_t size;
+    uint32_t crc;
+} seg_file_info;
+
+/* BM25 parameters the writer precomputes block bounds for. */
+#define SEG_DEFAULT_K1 1.2
+#define SEG_DEFAULT_B 0.75
+
+typedef struct seg_writer seg_writer;
+
+int seg_writer_new(const char *dir, seg_writer **out);
+void seg_writer_free(seg_writer *w);
+/* Add document doc_id (the next one) with its length in positions. */
+int seg_writer_doc(seg_writer *w, uint32_t doc_id, const char *id,
+                   size_t id_len, const char *title, size_t title_len,
+                   const char *body, size_t body_len, uint32_t length);
+/* After the last document: avgdl for the precomputed block bounds. */
+void seg_writer_set_avgdl(seg_writer *w, double avgdl);
+inv_sink seg_writer_sink(seg_writer *w);
+int seg_writer_finish(seg_writer *w, seg_file_info info[SEG_NFILES],
+                      uint64_t *terms, uint64_t *postings);
+
+/* ---- Reading ------------------------------------------------------------ */
+
+typedef struct {
+    const unsigned char *p;
+    size_t size;
+} seg_map;
+
+typedef struct {
+    char dir[4096];
+    seg_map f[SEG_NFILES];
+    uint64_t ndocs, nterms, nblocks_lex, ndsblocks;
+    uint32_t lex_per_block;
+    const unsigned char *lex_index;     /* nblocks_lex u64 offsets */
+    const unsigned char *norms;         /* ndocs u32 */
+    const unsigned char *dt;            /* doc table entries */
+} segment;
+
+typedef struct {
+    uint32_t df;
+    uint64_t cf;
+    uint64_t post_off, post_len;        /* in postings.pst */
+    uint64_t pos_off, pos_len;          /* in positions.pos */
+} seg_term;
+
+/* Map the files of the segment in dir; expected sizes from the manifest. */
+int seg_open(segment *s, const char *dir, const seg_file_info *info);
+void seg_close(segment *s);
+
+/* AS_OK and *t filled, AS_ERR_NOTFOUND, or AS_ERR_CORRUPT. */
+int seg_lookup(const segment *s, const char *term, size_t len, seg_term *t);
+
+static inline uint32_t seg_doclen(const segment *s, uint32_t doc)
+{
+    const unsigned char *p = s->norms + (size_t)doc * 4;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+/* Lexicon iteration from the first term >= prefix (for prefix queries and
+ * check).  fn returns nonzero to stop. */
+typedef int (*seg_term_fn)(void *ctx, const char *term, size_t len,
+                           const seg_term *t);
+int seg_terms_from(const segment *s, const char *from, size_t len,
+                   seg_term_fn fn, void *ctx);
+
+/* A postings cursor. */
+typedef struct {
+    const segment *s;
+    seg_term t;
+    uint32_t nblocks;       /* blocks of 128 (the last may be a tail) */
+    const unsigned char *skips;   /* nblocks entries, or NULL if one block */
+    const unsigned char *data, *end;
+    uint32_t block;         /* current block */
+    uint32_t n, i;          /* postings decoded in the block, index */
+    uint32_t doc;           /* current doc, SEG_DOC_END when done */
+    uint32_t block_last;    /* last doc of the current block */
+    uint32_t base;          /* last doc before the current block */
+    uint32_t docs[128], tfs[128];
+    int bad;                /* decoding ran into damage */
+    int decoded;            /* current block decoded */
+} seg_cursor;
+
+int seg_cursor_init(seg_cursor *c, const segment *s, const seg_term *t);
+/* Move to the first doc >= target (SEG_DOC_END when none). */
+uint32_t seg_cursor_seek(seg_cursor *c, uint32_t target);
+uint32_t seg_cursor_next(seg_cursor *c);
+static inline uint32_t seg_cursor_tf(const seg_cursor *c)
+{
+    return c->tfs[c->i];
+}
+/* Bound information of block k (< c->nblocks) without decoding it: its
+ * last doc, largest tf, smallest doc length and the default-parameter
+ * bound (-1 when not stored: a term of one block, computed exactly from
+ * the decoded block instead). */
+void seg_block_info(const seg_cursor *c, uint32_t k, uint32_t *last,
+                    uint32_t *max_tf, uint32_t *min_dl, float *bound);
+
+/* Positions of the current posting of c: decodes into pos (tf entries). */
+int seg_positions(const seg_cursor *c, uint32_t *pos, uint32_t cap);
+
+/* Stored document: id, title and text, decompressed into out.  Pointers in
+ * d point into out. */
+typedef struct {
+    const char *id, *title, *text;
+    size_t id_len, title_len, text_len;
+} seg_doc;
+int seg_doc_get(const segment *s, uint32_t doc, buf *out, seg_doc *d);
+
+/* Full verification for `check`: CRCs are checked by the index layer; this
+ * walks the lexicon order, decodes every postings list and positions and
+ * every doc store block. */
+int seg_verify(const segment *s, uint64_t *postings);
+
+#endif

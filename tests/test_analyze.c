@@ -1,0 +1,258 @@
+/* test_analyze.c - tokenizing, folding, stemming: table-driven cases and a
+ * golden file (tests/data/golden.txt -> tests/data/golden.tokens). */
+#include "testutil.h"
+
+#include "analyze.h"
+#include "artsearch.h"
+#include "buf.h"
+
+typedef struct {
+    buf out;
+    int with_offsets;
+    const char *text;
+} render;
+
+static int on_token(void *ctx, const an_token *t)
+{
+    render *r = ctx;
+    if (r->out.len)
+        buf_putc(&r->out, ' ');
+    buf_append(&r->out, t->term, t->len);
+    if (r->with_offsets)
+        buf_printf(&r->out, "@%u[%u,%u)=%.*s", t->pos, t->start, t->end,
+                   (int)(t->end - t->start), r->text + t->start);
+    return 0;
+}
+
+/* Analyze text and return the terms separated by spaces (static buffer). */
+static const char *terms(analyzer *a, const char *text)
+{
+    static char result[4096];
+    render r;
+    buf_init(&r.out);
+    r.with_offsets = 0;
+    r.text = text;
+    uint32_t pos = 0;
+    assert_int_equal(analyzer_run(a, text, strlen(text), &pos, on_token, &r),
+                     0);
+    buf_terminate(&r.out);
+    snprintf(result, sizeof result, "%s", r.out.p ? (char *)r.out.p : "");
+    buf_free(&r.out);
+    return result;
+}
+
+typedef struct {
+    const char *in, *want;
+} tcase;
+
+static void run_table(const char *lang, int stop, const tcase *cases)
+{
+    analyzer *a;
+    assert_int_equal(analyzer_new(lang, stop, &a), AS_OK);
+    for (const tcase *c = cases; c->in; c++) {
+        const char *got = terms(a, c->in);
+        if (strcmp(got, c->want) != 0)
+            fail_msg("analyze(\"%s\"): got \"%s\", want \"%s\"", c->in, got,
+                     c->want);
+    }
+    analyzer_free(a);
+}
+
+static void test_english(void **state)
+{
+    (void)state;
+    static const tcase cases[] = {
+        {"", ""},
+        {"   ...!?  ", ""},
+        {"Cramps in the buttocks", "cramp in the buttock"},
+        {"Café", "cafe"},
+        {"CAFÉ café cafe", "cafe cafe cafe"},
+        {"COVID-19", "covid 19 covid19"},
+        {"covid19", "covid19"},
+        {"B12 b12", "b12 b12"},
+        {"Crohn's disease", "crohn diseas"},
+        {"Crohn’s", "crohn"},
+        {"don't", "dont"},
+        {"non-steroidal", "non steroid nonsteroid"},
+        {"5.7%", "5.7"},
+        {"1,000 patients", "1000 patient"},
+        {"3.", "3"},
+        {"and/or", "and or"},
+        {"vitamin a", "vitamin a"},
+        {"ﬁbrosis", "fibrosi"},
+        {"naïve résumé", "naiv resum"},
+        {"Straße", "strass"},
+        {"ΑΘΗΝΑ", "αθηνα"},
+        {"x\xff y", "x y"},                 /* invalid byte separates */
+        {"running runs ran", "run run ran"},
+        {"-caffeine +magnesium", "caffein magnesium"},
+        {"\"sciatic nerve\"", "sciatic nerv"},
+        {"pre*", "pre"},
+        {NULL, NULL},
+    };
+    run_table("english", 0, cases);
+}
+
+static void test_stopwords_and_none(void **state)
+{
+    (void)state;
+    static const tcase stop[] = {
+        {"the cramps of the night", "cramp night"},
+        {"vitamin a", "vitamin"},
+        {NULL, NULL},
+    };
+    run_table("english", 1, stop);
+    static const tcase none[] = {
+        {"Running Cramps", "running cramps"},
+        {NULL, NULL},
+    };
+    run_table("none", 0, none);
+    static const tcase french[] = {
+        {"les médicaments", "le medic"},
+        {NULL, NULL},
+    };
+    run_table("french", 0, french);
+}
+
+static void test_unknown_language(void **state)
+{
+    (void)state;
+    analyzer *a = (analyzer *)1;
+    assert_int_equal(analyzer_new("klingon", 0, &a), AS_ERR_LANG);
+    assert_null(a);
+    assert_non_null(strstr(as_errmsg(), "klingon"));
+    assert_non_null(strstr(as_errmsg(), "english"));
+}
+
+static void test_positions_and_offsets(void **state)
+{
+    (void)state;
+    analyzer *a;
+    assert_int_equal(analyzer_new("english", 0, &a), AS_OK);
+    const char *text = "Ab  café-Ölé x";
+    render r;
+    buf_init(&r.out);
+    r.with_offsets = 1;
+    r.text = text;
+    uint32_t pos = 10;
+    assert_int_equal(analyzer_run(a, text, strlen(text), &pos, on_token, &r),
+                     0);
+    buf_terminate(&r.out);
+    assert_string_equal((char *)r.out.p,
+                        "ab@10[0,2)=Ab cafe@11[4,9)=café ole@12[10,15)=Ölé "
+                        "cafeol@11[4,15)=café-Ölé x@13[16,17)=x");
+    assert_int_equal(pos, 14);
+    buf_free(&r.out);
+
+    /* Stopwords keep their position. */
+    analyzer *s;
+    assert_int_equal(analyzer_new("english", 1, &s), AS_OK);
+    buf_init(&r.out);
+    r.text = "pain in the back";
+    pos = 0;
+    assert_int_equal(analyzer_run(s, r.text, strlen(r.text), &pos, on_token,
+                                  &r), 0);
+    buf_terminate(&r.out);
+    assert_string_equal((char *)r.out.p,
+                        "pain@0[0,4)=pain back@3[12,16)=back");
+    buf_free(&r.out);
+    analyzer_free(s);
+    analyzer_free(a);
+}
+
+static void test_long_terms_cut(void **state)
+{
+    (void)state;
+    analyzer *a;
+    assert_int_equal(analyzer_new("none", 0, &a), AS_OK);
+    char text[1200];
+    /* 600 two-byte letters: the term is cut to <= 255 bytes at a
+     * character boundary. */
+    for (int i = 0; i < 600; i++) {
+        text[2 * i] = (char)0xc3;
+        text[2 * i + 1] = (char)0xa9;      /* é -> e after folding */
+    }
+    text[1200 - 1] = '\0';
+    text[1198] = '\0';
+    const char *t = terms(a, text);
+    assert_true(strlen(t) <= AN_MAX_TERM);
+    assert_true(strlen(t) >= AN_MAX_TERM - 1);
+    analyzer_free(a);
+}
+
+static int stop_after_two(void *ctx, const an_token *t)
+{
+    (void)t;
+    int *n = ctx;
+    return ++*n == 2 ? 77 : 0;
+}
+
+static void test_callback_stops(void **state)
+{
+    (void)state;
+    analyzer *a;
+    assert_int_equal(analyzer_new(NULL, 0, &a), AS_OK);
+    assert_string_equal(analyzer_language(a), "english");
+    int n = 0;
+    uint32_t pos = 0;
+    assert_int_equal(analyzer_run(a, "one two three", 13, &pos,
+                                  stop_after_two, &n), 77);
+    assert_int_equal(n, 2);
+    analyzer_free(a);
+}
+
+/* The golden file: every token with position and offsets, one line per
+ * input line.  Regenerate with ARTSEARCH_UPDATE_GOLDEN=1 and review. */
+static void test_golden(void **state)
+{
+    (void)state;
+    FILE *f = fopen("tests/data/golden.txt", "r");
+    assert_non_null(f);
+    analyzer *a;
+    assert_int_equal(analyzer_new("english", 0, &a), AS_OK);
+    buf all;
+    buf_init(&all);
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        render r;
+        buf_init(&r.out);
+        r.with_offsets = 1;
+        r.text = line;
+        uint32_t pos = 0;
+        assert_int_equal(analyzer_run(a, line, strlen(line), &pos, on_token,
+                                      &r), 0);
+        buf_append(&all, r.out.p, r.out.len);
+        buf_putc(&all, '\n');
+        buf_free(&r.out);
+    }
+    fclose(f);
+    analyzer_free(a);
+    if (getenv("ARTSEARCH_UPDATE_GOLDEN")) {
+        tu_write("tests/data/golden.tokens", all.p, all.len);
+    } else {
+        FILE *g = fopen("tests/data/golden.tokens", "r");
+        assert_non_null(g);
+        char want[16384];
+        size_t n = fread(want, 1, sizeof want - 1, g);
+        want[n] = '\0';
+        fclose(g);
+        buf_terminate(&all);
+        assert_string_equal((char *)all.p, want);
+    }
+    buf_free(&all);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_english),
+        cmocka_unit_test(test_stopwords_and_none),
+        cmocka_unit_test(test_unknown_language),
+        cmocka_unit_test(test_positions_and_offsets),
+        cmocka_unit_test(test_long_terms_cut),
+        cmocka_unit_test(test_callback_stops),
+        cmocka_unit_test(test_golden),
+    };
+    return cmocka_run_group_tests_name("analyze", tests, NULL, NULL);
+}

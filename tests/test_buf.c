@@ -1,0 +1,84 @@
+/* test_buf.c - the growable buffer and the allocation wrapper. */
+#include "testutil.h"
+
+#include "artsearch.h"
+#include "buf.h"
+#include "mem.h"
+
+static void test_append_grows(void **state)
+{
+    (void)state;
+    buf b;
+    buf_init(&b);
+    for (int i = 0; i < 10000; i++)
+        buf_putc(&b, 'a' + i % 26);
+    assert_int_equal(b.len, 10000);
+    assert_int_equal(b.p[9999], 'a' + 9999 % 26);
+    buf_terminate(&b);
+    assert_int_equal(b.p[b.len], '\0');
+    assert_int_equal(b.len, 10000);
+    buf_clear(&b);
+    assert_int_equal(b.len, 0);
+    buf_printf(&b, "%d-%s", 42, "x");
+    buf_terminate(&b);
+    assert_string_equal((char *)b.p, "42-x");
+    buf_free(&b);
+    assert_null(b.p);
+}
+
+static void test_little_endian(void **state)
+{
+    (void)state;
+    buf b;
+    buf_init(&b);
+    buf_put_u32(&b, 0x04030201u);
+    buf_put_u64(&b, 0x0c0b0a0908070605ull);
+    assert_int_equal(b.len, 12);
+    for (int i = 0; i < 12; i++)
+        assert_int_equal(b.p[i], i + 1);
+    buf_free(&b);
+}
+
+static void test_sticky_error(void **state)
+{
+    (void)state;
+    buf b;
+    buf_init(&b);
+    mem_fail_after(1);
+    buf_append(&b, "hello", 5);
+    mem_fail_after(0);
+    assert_int_equal(b.err, AS_ERR_NOMEM);
+    buf_append(&b, "more", 4);      /* ignored once failed */
+    assert_int_equal(b.len, 0);
+    buf_free(&b);
+}
+
+static void test_arena(void **state)
+{
+    (void)state;
+    arena a;
+    arena_init(&a);
+    void *p = arena_alloc(&a, 3);
+    void *q = arena_alloc(&a, 5);
+    assert_non_null(p);
+    assert_non_null(q);
+    assert_int_equal((uintptr_t)q % 8, 0);
+    assert_true((char *)q >= (char *)p + 8);
+    void *big = arena_alloc(&a, 3 << 20);   /* bigger than a chunk */
+    assert_non_null(big);
+    memset(big, 1, 3 << 20);
+    assert_true(a.used >= (3u << 20));
+    arena_reset(&a);
+    assert_int_equal(a.used, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_append_grows),
+        cmocka_unit_test(test_little_endian),
+        cmocka_unit_test(test_sticky_error),
+        cmocka_unit_test(test_arena),
+    };
+    return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
+}
