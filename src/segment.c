@@ -642,11 +642,12 @@ int seg_open(segment *s, const char *dir, const seg_file_info *info)
             return err_set(AS_ERR_CORRUPT, "%s: not an artsearch %s file "
                            "(bad magic number)", path, seg_file_names[i]);
         }
-        if (rd_u32(s->f[i].p + 4) != SEG_VERSION) {
-            seg_close(s);
+        uint32_t version = rd_u32(s->f[i].p + 4);
+        if (version != SEG_VERSION) {
+            seg_close(s);       /* unmaps: read nothing from it after this */
             return err_set(AS_ERR_CORRUPT, "%s: format version %u, this "
                            "artsearch reads %u; rebuild the index", path,
-                           rd_u32(s->f[i].p + 4), SEG_VERSION);
+                           version, SEG_VERSION);
         }
     }
     /* Cross-check the counts against the file sizes. */

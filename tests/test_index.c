@@ -1,0 +1,532 @@
+/* test_index.c - building and reading the index: a round trip against a
+ * naive inversion, edge-sized posting lists, several runs under a tiny
+ * memory budget, lexicon lookups, atomic publish and damaged indexes. */
+#include "testutil.h"
+
+#include <zlib.h>
+
+#include "analyze.h"
+#include "artsearch.h"
+#include "index.h"
+#include "segment.h"
+
+static char *tmp;               /* folder for this group */
+static char corpus_path[4300];
+
+/* ---- A generated corpus ------------------------------------------------- */
+
+static uint64_t rng_state;
+static uint32_t rnd(uint32_t n)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)((rng_state >> 33) % n);
+}
+
+#define NDOCS 3000
+
+/* Words are "wN" with a skewed distribution, plus terms sized to hit the
+ * block edges: every doc (many blocks), exactly 128 and 129 docs, the first
+ * and last doc only (the largest gap), and one doc with a huge tf. */
+static void make_corpus(const char *path)
+{
+    gzFile z = gzopen(path, "wb1");
+    assert_non_null(z);
+    rng_state = 42;
+    char *text = malloc(1 << 20);
+    assert_non_null(text);
+    for (int d = 0; d < NDOCS; d++) {
+        size_t n = 0;
+        int words = 20 + (int)rnd(150);
+        n += (size_t)sprintf(text + n, "common");
+        if (d < 128)
+            n += (size_t)sprintf(text + n, " exactly128");
+        if (d % 20 == 0 && d / 20 < 129)
+            n += (size_t)sprintf(text + n, " exactly129");
+        if (d == 0 || d == NDOCS - 1)
+            n += (size_t)sprintf(text + n, " edges");
+        if (d == 1234)
+            for (int k = 0; k < 70000; k++)
+                n += (size_t)sprintf(text + n, " tfmax");
+        for (int w = 0; w < words; w++) {
+            uint32_t r = rnd(1000);
+            uint32_t id = r < 500 ? rnd(20) : r < 900 ? rnd(400) : rnd(20000);
+            n += (size_t)sprintf(text + n, " w%u", id);
+        }
+        gzprintf(z, "{\"id\":\"doc%04d\",\"title\":\"Title %d\",\"text\":\"",
+                 d, d);
+        gzwrite(z, text, (unsigned)n);
+        gzputs(z, "\"}\n");
+    }
+    free(text);
+    assert_int_equal(gzclose(z), Z_OK);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    tmp = tu_tmpdir();
+    snprintf(corpus_path, sizeof corpus_path, "%s/gen.jsonl.gz", tmp);
+    make_corpus(corpus_path);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tu_rmrf(tmp);
+    free(tmp);
+    return 0;
+}
+
+static void build(const char *dir, size_t memory, as_build_report *rep)
+{
+    as_build_opts o = {0};
+    o.memory = memory;
+    int rc = as_build(corpus_path, dir, &o, rep);
+    if (rc)
+        fail_msg("build: %s", as_errmsg());
+}
+
+/* ---- The naive inversion ------------------------------------------------ */
+
+typedef struct {
+    char term[64];
+    uint32_t doc, pos;
+} occ;
+
+typedef struct {
+    occ *v;
+    size_t n, cap;
+    uint32_t doc;
+} naive;
+
+static int naive_token(void *ctx, const an_token *t)
+{
+    naive *nv = ctx;
+    if (nv->n == nv->cap) {
+        nv->cap = nv->cap ? nv->cap * 2 : 1 << 16;
+        nv->v = realloc(nv->v, nv->cap * sizeof *nv->v);
+        assert_non_null(nv->v);
+    }
+    assert_true(t->len < 64);
+    occ *o = &nv->v[nv->n++];
+    memcpy(o->term, t->term, t->len);
+    o->term[t->len] = '\0';
+    o->doc = nv->doc;
+    o->pos = t->pos;
+    return 0;
+}
+
+static int occ_cmp(const void *a, const void *b)
+{
+    const occ *x = a, *y = b;
+    int c = strcmp(x->term, y->term);
+    if (c)
+        return c;
+    if (x->doc != y->doc)
+        return x->doc < y->doc ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Analyze the generated corpus the way a build does: title then text. */
+static void naive_invert(naive *nv)
+{
+    memset(nv, 0, sizeof *nv);
+    analyzer *a;
+    assert_int_equal(analyzer_new("english", 0, &a), AS_OK);
+    gzFile z = gzopen(corpus_path, "rb");
+    assert_non_null(z);
+    size_t cap = 1 << 21;
+    char *line = malloc(cap);
+    while (gzgets(z, line, (int)cap)) {
+        /* {"id":"docNNNN","title":"Title N","text":"..."} */
+        char *title = strstr(line, "\"title\":\"") + 9;
+        char *tend = strchr(title, '"');
+        char *text = strstr(tend, "\"text\":\"") + 8;
+        char *xend = strrchr(text, '"');
+        uint32_t pos = 0;
+        analyzer_run(a, title, (size_t)(tend - title), &pos, naive_token, nv);
+        analyzer_run(a, text, (size_t)(xend - text), &pos, naive_token, nv);
+        nv->doc++;
+    }
+    free(line);
+    gzclose(z);
+    analyzer_free(a);
+    qsort(nv->v, nv->n, sizeof *nv->v, occ_cmp);
+}
+
+/* Walk every term of the index and compare it with the naive inversion. */
+typedef struct {
+    const naive *nv;
+    size_t at;              /* next occurrence of the naive list */
+    uint64_t terms;
+    const segment *s;
+} walk_ctx;
+
+static int compare_term(void *ctx, const char *term, size_t len,
+                        const seg_term *t)
+{
+    walk_ctx *w = ctx;
+    const naive *nv = w->nv;
+    char name[300];
+    memcpy(name, term, len);
+    name[len] = '\0';
+    if (w->at >= nv->n || strcmp(nv->v[w->at].term, name) != 0)
+        fail_msg("index term '%s', naive term '%s'", name,
+                 w->at < nv->n ? nv->v[w->at].term : "(end)");
+    seg_cursor c;
+    assert_int_equal(seg_cursor_init(&c, w->s, t), AS_OK);
+    uint32_t df = 0;
+    uint64_t cf = 0;
+    static uint32_t pos[80000];
+    for (uint32_t d = c.doc; d != SEG_DOC_END; d = seg_cursor_next(&c)) {
+        uint32_t tf = seg_cursor_tf(&c);
+        assert_int_equal(seg_positions(&c, pos, 80000), AS_OK);
+        for (uint32_t k = 0; k < tf; k++, w->at++) {
+            const occ *o = &nv->v[w->at];
+            if (strcmp(o->term, name) != 0 || o->doc != d || o->pos != pos[k])
+                fail_msg("term %s: index (doc %u, pos %u), naive (%s, %u, "
+                         "%u)", name, d, pos[k], o->term, o->doc, o->pos);
+        }
+        df++;
+        cf += tf;
+    }
+    assert_false(c.bad);
+    assert_int_equal(df, t->df);
+    assert_int_equal(cf, t->cf);
+    w->terms++;
+    return 0;
+}
+
+static void compare_with_naive(const char *dir, const naive *nv)
+{
+    as_index *ix;
+    assert_int_equal(as_index_open(dir, &ix), AS_OK);
+    walk_ctx w = {nv, 0, 0, &ix->seg};
+    assert_int_equal(seg_terms_from(&ix->seg, "", 0, compare_term, &w), 0);
+    assert_int_equal(w.at, nv->n);      /* every occurrence was found */
+    assert_int_equal(w.terms, ix->terms);
+    assert_int_equal(as_index_check(ix), AS_OK);
+    as_index_close(ix);
+}
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    naive nv;
+    naive_invert(&nv);
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/one", tmp);
+    as_build_report rep;
+    build(dir, 0, &rep);
+    assert_int_equal(rep.docs, NDOCS);
+    assert_int_equal(rep.runs, 1);
+    compare_with_naive(dir, &nv);
+
+    /* A tiny memory budget forces several runs; the result is the same. */
+    snprintf(dir, sizeof dir, "%s/many", tmp);
+    build(dir, 256 * 1024, &rep);
+    assert_true(rep.runs > 3);
+    compare_with_naive(dir, &nv);
+    free(nv.v);
+
+    /* Edge-sized lists have the document frequencies they should. */
+    as_index *ix;
+    assert_int_equal(as_index_open(dir, &ix), AS_OK);
+    static const struct {
+        const char *term;
+        uint32_t df;
+    } sizes[] = {{"common", NDOCS}, {"exactly128", 128}, {"exactly129", 129},
+                 {"edg", 2}, {"tfmax", 1}};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        seg_term t;
+        assert_int_equal(seg_lookup(&ix->seg, sizes[i].term,
+                                    strlen(sizes[i].term), &t), AS_OK);
+        assert_int_equal(t.df, sizes[i].df);
+    }
+    seg_term t;
+    assert_int_equal(seg_lookup(&ix->seg, "tfmax", 5, &t), AS_OK);
+    assert_int_equal(t.cf, 70000);
+    seg_cursor c;
+    assert_int_equal(seg_cursor_init(&c, &ix->seg, &t), AS_OK);
+    assert_int_equal(c.doc, 1234);
+    assert_int_equal(seg_cursor_tf(&c), 70000);
+    /* Seeking across blocks of the longest list. */
+    assert_int_equal(seg_lookup(&ix->seg, "common", 6, &t), AS_OK);
+    assert_int_equal(seg_cursor_init(&c, &ix->seg, &t), AS_OK);
+    assert_int_equal(seg_cursor_seek(&c, 1000), 1000);
+    assert_int_equal(seg_cursor_seek(&c, 2999), 2999);
+    assert_int_equal(seg_cursor_next(&c), SEG_DOC_END);
+    as_index_close(ix);
+}
+
+typedef struct {
+    const segment *s;
+    uint64_t n;
+} lookup_all;
+
+static int lookup_each(void *ctx, const char *term, size_t len,
+                       const seg_term *t)
+{
+    lookup_all *l = ctx;
+    seg_term u;
+    assert_int_equal(seg_lookup(l->s, term, len, &u), AS_OK);
+    assert_int_equal(u.post_off, t->post_off);
+    assert_int_equal(u.df, t->df);
+    /* Absent neighbours: the term with a byte added or changed. */
+    char probe[300];
+    memcpy(probe, term, len);
+    probe[len] = '\x01';
+    int rc = seg_lookup(l->s, probe, len + 1, &u);
+    if (rc != AS_ERR_NOTFOUND)
+        fail_msg("lookup of '%.*s' + \\x01 returned %d (df %u)", (int)len,
+                 term, rc, u.df);
+    l->n++;
+    return 0;
+}
+
+static void test_lexicon_lookups(void **state)
+{
+    (void)state;
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/one", tmp);
+    as_index *ix;
+    assert_int_equal(as_index_open(dir, &ix), AS_OK);
+    lookup_all l = {&ix->seg, 0};
+    assert_int_equal(seg_terms_from(&ix->seg, "", 0, lookup_each, &l), 0);
+    assert_int_equal(l.n, ix->terms);
+    seg_term t;
+    assert_int_equal(seg_lookup(&ix->seg, "", 0, &t), AS_ERR_NOTFOUND);
+    assert_int_equal(seg_lookup(&ix->seg, "\xff\xff", 2, &t),
+                     AS_ERR_NOTFOUND);
+    assert_int_equal(seg_lookup(&ix->seg, "0", 1, &t), AS_OK); /* "Title 0" */
+    assert_int_equal(seg_lookup(&ix->seg, "zzzz", 4, &t), AS_ERR_NOTFOUND);
+    assert_int_equal(seg_lookup(&ix->seg, "w", 1, &t), AS_ERR_NOTFOUND);
+    as_index_close(ix);
+}
+
+static void test_stored_documents(void **state)
+{
+    (void)state;
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/one", tmp);
+    as_index *ix;
+    assert_int_equal(as_index_open(dir, &ix), AS_OK);
+    buf b;
+    buf_init(&b);
+    for (uint32_t d = 0; d < NDOCS; d += 97) {
+        seg_doc doc;
+        assert_int_equal(seg_doc_get(&ix->seg, d, &b, &doc), AS_OK);
+        char want[32];
+        snprintf(want, sizeof want, "doc%04u", d);
+        assert_int_equal(doc.id_len, strlen(want));
+        assert_memory_equal(doc.id, want, doc.id_len);
+        snprintf(want, sizeof want, "Title %u", d);
+        assert_memory_equal(doc.title, want, doc.title_len);
+        assert_memory_equal(doc.text, "common", 6);
+    }
+    seg_doc doc;
+    assert_int_equal(seg_doc_get(&ix->seg, NDOCS, &b, &doc), AS_ERR_CORRUPT);
+    buf_free(&b);
+    as_stats st;
+    as_index_stats(ix, &st);
+    assert_int_equal(st.docs, NDOCS);
+    assert_true(st.bytes_postings > 0 && st.bytes_docstore > 0);
+    as_index_close(ix);
+}
+
+/* ---- Publishing --------------------------------------------------------- */
+
+static void test_failed_build_keeps_old_index(void **state)
+{
+    (void)state;
+    char dir[4300], empty[4300], p[4400];
+    snprintf(dir, sizeof dir, "%s/keep", tmp);
+    snprintf(empty, sizeof empty, "%s/emptycorpus", tmp);
+    assert_int_equal(mkdir(empty, 0755), 0);
+    as_build_report rep;
+    build(dir, 0, &rep);
+    as_index *ix;
+    assert_int_equal(as_index_open(dir, &ix), AS_OK);
+    char gen[64];
+    snprintf(gen, sizeof gen, "%s", ix->gen);
+    as_index_close(ix);
+    /* Leftovers of a killed build. */
+    snprintf(p, sizeof p, "%s/tmp-123-killed", dir);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/tmp-123-killed/postings.pst", dir);
+    tu_write(p, "x", 1);
+    snprintf(p, sizeof p, "%s/gen-orphan", dir);
+    assert_int_equal(mkdir(p, 0755), 0);
+    /* A build with nothing to index fails and changes nothing. */
+    as_build_opts o = {0};
+    assert_int_equal(as_build(empty, dir, &o, &rep), AS_ERR_NOTFOUND);
+    assert_non_null(strstr(as_errmsg(), "no documents"));
+    assert_int_equal(as_index_open(dir, &ix), AS_OK);
+    assert_string_equal(ix->gen, gen);
+    assert_int_equal(ix->docs, NDOCS);
+    as_index_close(ix);
+    /* The failed build already cleaned the leftovers. */
+    snprintf(p, sizeof p, "%s/tmp-123-killed", dir);
+    assert_false(tu_exists(p));
+    snprintf(p, sizeof p, "%s/gen-orphan", dir);
+    assert_false(tu_exists(p));
+    /* A readers' mapping outlives the next publish. */
+    assert_int_equal(as_index_open(dir, &ix), AS_OK);
+    build(dir, 0, &rep);
+    as_results *r;
+    assert_int_equal(as_search(ix, "exactly128", NULL, &r), AS_OK);
+    assert_int_equal(as_results_total(r, NULL), 128);
+    as_results_free(r);
+    as_index_close(ix);
+    snprintf(p, sizeof p, "%s/%s", dir, gen);
+    assert_false(tu_exists(p));         /* the old generation is gone */
+}
+
+/* ---- Damage ------------------------------------------------------------- */
+
+static void copy_dir(const char *from, const char *to)
+{
+    char *out;
+    assert_int_equal(tu_run(&out, 1, "rm -rf '%s' && cp -r '%s' '%s'", to,
+                            from, to), 0);
+    free(out);
+}
+
+static int gen_file(const char *ixdir, const char *name, char *out,
+                    size_t n)
+{
+    as_index *ix;
+    if (as_index_open(ixdir, &ix))
+        return -1;
+    snprintf(out, n, "%s/%s/%s", ixdir, ix->gen, name);
+    as_index_close(ix);
+    return 0;
+}
+
+/* Open, check and query a damaged index in-process: any result is fine
+ * except a crash (the sanitizer build turns a bad read into one). */
+static int exercise(const char *dir, int *check_rc)
+{
+    as_index *ix;
+    int rc = as_index_open(dir, &ix);
+    *check_rc = rc;
+    if (rc)
+        return rc;
+    static const char *const qs[] = {"common w1 w2", "exactly129 edges",
+                                     "tfmax w7", "w19999 w3 w5 w11"};
+    for (size_t i = 0; i < 4; i++) {
+        as_results *r = NULL;
+        as_query_opts o;
+        as_query_opts_init(&o);
+        o.k = 20;
+        if (as_search(ix, qs[i], &o, &r) == AS_OK)
+            as_results_free(r);
+    }
+    *check_rc = as_index_check(ix);
+    as_index_close(ix);
+    return AS_OK;
+}
+
+static void test_flipped_bytes(void **state)
+{
+    (void)state;
+    char good[4300], bad[4300];
+    snprintf(good, sizeof good, "%s/one", tmp);
+    snprintf(bad, sizeof bad, "%s/flipped", tmp);
+    for (int f = 0; f < SEG_NFILES; f++) {
+        for (int k = 0; k < 24; k++) {
+            copy_dir(good, bad);
+            char path[4400];
+            assert_int_equal(gen_file(bad, seg_file_names[f], path,
+                                      sizeof path), 0);
+            FILE *fp = fopen(path, "r+b");
+            assert_non_null(fp);
+            fseek(fp, 0, SEEK_END);
+            long size = ftell(fp);
+            /* Headers, then spread over the file. */
+            long at = k < 8 ? k * 4 : (long)((size - 1) * (k - 8) / 15);
+            fseek(fp, at, SEEK_SET);
+            int c = fgetc(fp);
+            fseek(fp, at, SEEK_SET);
+            fputc(c ^ (k % 2 ? 0x01 : 0xff), fp);
+            fclose(fp);
+            int check_rc;
+            int rc = exercise(bad, &check_rc);
+            if (rc == AS_OK && check_rc != AS_ERR_CORRUPT)
+                fail_msg("%s byte %ld flipped: check said %d",
+                         seg_file_names[f], at, check_rc);
+            if (rc != AS_OK)
+                assert_int_equal(rc, AS_ERR_CORRUPT);
+            assert_non_null(strstr(as_errmsg(), seg_file_names[f]));
+        }
+    }
+    /* The manifest: flipped anywhere, the index does not open. */
+    for (int k = 0; k < 40; k++) {
+        copy_dir(good, bad);
+        char path[4400];
+        snprintf(path, sizeof path, "%s/MANIFEST", bad);
+        FILE *fp = fopen(path, "r+b");
+        fseek(fp, 0, SEEK_END);
+        long size = ftell(fp);
+        long at = (size - 1) * k / 39;
+        fseek(fp, at, SEEK_SET);
+        int c = fgetc(fp);
+        fseek(fp, at, SEEK_SET);
+        fputc(c ^ 0x10, fp);
+        fclose(fp);
+        as_index *ix;
+        assert_int_equal(as_index_open(bad, &ix), AS_ERR_CORRUPT);
+        assert_non_null(strstr(as_errmsg(), "MANIFEST"));
+    }
+}
+
+static void test_truncated_and_deleted(void **state)
+{
+    (void)state;
+    char good[4300], bad[4300];
+    snprintf(good, sizeof good, "%s/one", tmp);
+    snprintf(bad, sizeof bad, "%s/cut", tmp);
+    const char *bin = tu_bin();
+    for (int f = 0; f <= SEG_NFILES; f++) {
+        const char *name = f < SEG_NFILES ? seg_file_names[f] : "MANIFEST";
+        for (int cut = 0; cut < 5; cut++) {
+            copy_dir(good, bad);
+            char path[4400];
+            if (f < SEG_NFILES)
+                assert_int_equal(gen_file(bad, name, path, sizeof path), 0);
+            else
+                snprintf(path, sizeof path, "%s/MANIFEST", bad);
+            struct stat st;
+            assert_int_equal(stat(path, &st), 0);
+            char *out;
+            if (cut == 4) {
+                assert_int_equal(unlink(path), 0);
+            } else {
+                off_t sizes[] = {0, 16, st.st_size / 2, st.st_size - 1};
+                assert_int_equal(truncate(path, sizes[cut]), 0);
+            }
+            int status = tu_run(&out, 1, "%s query -i %s common w1", bin, bad);
+            if (status != 3 || !strstr(out, name))
+                fail_msg("%s cut %d: query exited %d: %s", name, cut, status,
+                         out);
+            free(out);
+            status = tu_run(&out, 1, "%s check -i %s", bin, bad);
+            assert_int_equal(status, 3);
+            free(out);
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_lexicon_lookups),
+        cmocka_unit_test(test_stored_documents),
+        cmocka_unit_test(test_failed_build_keeps_old_index),
+        cmocka_unit_test(test_flipped_bytes),
+        cmocka_unit_test(test_truncated_and_deleted),
+    };
+    return cmocka_run_group_tests_name("index", tests, setup, teardown);
+}
