@@ -186,7 +186,8 @@ int as_search(as_index *ix, const char *query, const as_query_opts *opts,
     for (size_t i = 0; i < q->n; i++)
         terms[i] = (const char *)q->text.p + q->off[i];
     snippet_query sq = {terms, q->len, q->n};
-    buf doc, snip, spans;
+    buf meta, doc, snip, spans;
+    buf_init(&meta);
     buf_init(&doc);
     buf_init(&snip);
     buf_init(&spans);
@@ -195,7 +196,8 @@ int as_search(as_index *ix, const char *query, const as_query_opts *opts,
     for (size_t i = 0; i < r->n && rc == AS_OK; i++) {
         const search_hit *h = &hits[from + i];
         seg_doc d;
-        if ((rc = seg_doc_get(&ix->seg, h->doc, &doc, &d)))
+        if ((rc = seg_doc_get(&ix->seg, h->doc, &meta,
+                              opts->snippets ? &doc : NULL, &d)))
             break;
         r->hits[i].docid = h->doc;
         r->hits[i].score = h->score;
@@ -235,6 +237,7 @@ int as_search(as_index *ix, const char *query, const as_query_opts *opts,
             }
         }
     }
+    buf_free(&meta);
     buf_free(&doc);
     buf_free(&snip);
     buf_free(&spans);

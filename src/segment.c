@@ -66,15 +66,23 @@
  * norms.nrm - a = number of documents; then one u32 per document: its
  * length in positions (exact).
  *
- * docs.dt - the doc table.  a = number of store blocks, b = number of
- * documents.  Per store block 24 bytes: u64 offset in store.ds, u32
- * compressed length, u32 uncompressed length, u32 first doc id, u32 number
- * of documents.
- *
- * store.ds - the doc store.  a = number of blocks, b = uncompressed bytes.
- * Blocks are zlib streams (compress2, level 6) of about DS_BLOCK bytes of
- * records: varint id length, id, varint title length, title, varint text
- * length, text.  A document bigger than DS_BLOCK is a block of its own.
+ * docs.dt and store.ds - stored documents, in the same blocked layout:
+ * a = number of blocks, b = number of documents, c = offset of the block
+ * index.  At offset 32: u32 dictionary length L (at most 32 KiB), then L
+ * bytes: the store's first records uncompressed, the preset dictionary of
+ * every block.  Then the blocks: raw deflate streams (zlib, level 6, no
+ * header or checksum: the manifest's CRC32 covers the file) of records for
+ * consecutive documents, a block closing once it holds DT_BLOCK (docs.dt)
+ * or DS_BLOCK (store.ds) uncompressed bytes (the first block holds at
+ * least the dictionary's records); a document bigger than that is a block
+ * of its own.  The dictionary lets small blocks compress nearly as well as
+ * large ones.  At offset c, per block 24 bytes: u64 offset of
+ * the block, u32 compressed length, u32 uncompressed length, u32 first doc
+ * id, u32 number of documents.
+ *   docs.dt records:  varint id length, id, varint title length, title
+ *   store.ds records: varint text length, text
+ * Titles and ids sit in small blocks so a result list inflates a few KiB
+ * per hit; a snippet inflates its text block only as far as its document.
  */
 #include "segment.h"
 
@@ -95,8 +103,10 @@
 #define HDR 32
 #define LEX_PER_BLOCK 16
 #define SKIP_ENTRY 24
-#define DT_ENTRY 24
-#define DS_BLOCK (64 * 1024)
+#define BS_ENTRY 24
+#define DT_BLOCK 1024
+#define DS_BLOCK (8 * 1024)
+#define BS_DICT (32 * 1024)
 
 const char *const seg_file_names[SEG_NFILES] = {
     "terms.lex", "postings.pst", "positions.pos", "norms.nrm", "docs.dt",
@@ -219,6 +229,16 @@ static void fw_abort(fwriter *w)
 
 /* ---- The segment writer ------------------------------------------------- */
 
+/* One blocked record store being written (docs.dt or store.ds). */
+typedef struct {
+    int file;               /* SEG_DT or SEG_DS */
+    size_t target;          /* uncompressed bytes per block */
+    buf raw, z, index, dict;
+    int dict_set;
+    uint32_t first, count;
+    uint64_t nblocks, rawbytes;
+} blockw;
+
 struct seg_writer {
     fwriter f[SEG_NFILES];
     int opened;
@@ -226,10 +246,10 @@ struct seg_writer {
     uint32_t *dl;
     size_t ndocs, capdocs;
     double avgdl;
-    /* doc store */
-    buf ds_raw, ds_z;
-    uint32_t ds_first, ds_count;
-    uint64_t ds_blocks, ds_rawbytes;
+    /* stored documents: [0] ids and titles (docs.dt), [1] text (store.ds) */
+    blockw bw[2];
+    z_stream zs;
+    int zs_ready;
     /* current term */
     buf term, prev_term;
     uint32_t docs[CODEC_BLOCK], tfs[CODEC_BLOCK], n;
@@ -260,10 +280,17 @@ int seg_writer_new(const char *dir, seg_writer **out)
     seg_writer *w = mem_calloc(1, sizeof *w);
     if (!w)
         return err_set(AS_ERR_NOMEM, "out of memory");
-    buf *bufs[] = {&w->ds_raw, &w->ds_z, &w->term, &w->prev_term,
-                   &w->blocks, &w->skips, &w->lexblock, &w->lexindex};
+    buf *bufs[] = {&w->bw[0].raw, &w->bw[0].z, &w->bw[0].index,
+                   &w->bw[0].dict, &w->bw[1].raw, &w->bw[1].z,
+                   &w->bw[1].index, &w->bw[1].dict, &w->term,
+                   &w->prev_term, &w->blocks, &w->skips, &w->lexblock,
+                   &w->lexindex};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         buf_init(bufs[i]);
+    w->bw[0].file = SEG_DT;
+    w->bw[0].target = DT_BLOCK;
+    w->bw[1].file = SEG_DS;
+    w->bw[1].target = DS_BLOCK;
     for (int i = 0; i < SEG_NFILES; i++)
         w->f[i].fd = -1;
     for (int i = 0; i < SEG_NFILES; i++) {
@@ -285,42 +312,108 @@ void seg_writer_free(seg_writer *w)
         return;
     for (int i = 0; i < w->opened; i++)
         fw_abort(&w->f[i]);
-    buf *bufs[] = {&w->ds_raw, &w->ds_z, &w->term, &w->prev_term,
-                   &w->blocks, &w->skips, &w->lexblock, &w->lexindex};
+    buf *bufs[] = {&w->bw[0].raw, &w->bw[0].z, &w->bw[0].index,
+                   &w->bw[0].dict, &w->bw[1].raw, &w->bw[1].z,
+                   &w->bw[1].index, &w->bw[1].dict, &w->term,
+                   &w->prev_term, &w->blocks, &w->skips, &w->lexblock,
+                   &w->lexindex};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         buf_free(bufs[i]);
+    if (w->zs_ready)
+        deflateEnd(&w->zs);
     mem_free(w->dl);
     mem_free(w);
 }
 
-static int ds_flush(seg_writer *w)
+static int bw_flush(seg_writer *w, blockw *b)
 {
-    if (w->ds_count == 0)
+    if (b->count == 0)
         return w->err;
-    uLongf zlen = compressBound((uLong)w->ds_raw.len);
-    buf_clear(&w->ds_z);
-    if (buf_reserve(&w->ds_z, zlen))
+    if (!w->zs_ready) {
+        memset(&w->zs, 0, sizeof w->zs);
+        if (deflateInit2(&w->zs, 6, Z_DEFLATED, -15, 8,
+                         Z_DEFAULT_STRATEGY) != Z_OK)
+            return fail(w, err_set(AS_ERR_NOMEM, "zlib: out of memory"));
+        w->zs_ready = 1;
+    } else {
+        deflateReset(&w->zs);
+    }
+    if (b->dict.len > 0 &&
+        deflateSetDictionary(&w->zs, b->dict.p, (uInt)b->dict.len) != Z_OK)
+        return fail(w, err_set(AS_ERR_INTERNAL, "zlib: bad dictionary"));
+    uLong bound = deflateBound(&w->zs, (uLong)b->raw.len);
+    buf_clear(&b->z);
+    if (buf_reserve(&b->z, bound))
         return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
-    if (compress2(w->ds_z.p, &zlen, w->ds_raw.p, (uLong)w->ds_raw.len, 6) !=
-        Z_OK)
-        return fail(w, err_set(AS_ERR_NOMEM, "zlib: cannot compress"));
-    fwriter *ds = &w->f[SEG_DS], *dt = &w->f[SEG_DT];
-    unsigned char e[DT_ENTRY];
-    uint64_t off = fw_offset(ds);
+    w->zs.next_in = b->raw.p;
+    w->zs.avail_in = (uInt)b->raw.len;
+    w->zs.next_out = b->z.p;
+    w->zs.avail_out = (uInt)bound;
+    if (deflate(&w->zs, Z_FINISH) != Z_STREAM_END)
+        return fail(w, err_set(AS_ERR_INTERNAL, "zlib: cannot compress"));
+    size_t zlen = bound - w->zs.avail_out;
+    fwriter *f = &w->f[b->file];
+    unsigned char e[BS_ENTRY];
+    uint64_t off = fw_offset(f);
     wr_u32(e, (uint32_t)off);
     wr_u32(e + 4, (uint32_t)(off >> 32));
     wr_u32(e + 8, (uint32_t)zlen);
-    wr_u32(e + 12, (uint32_t)w->ds_raw.len);
-    wr_u32(e + 16, w->ds_first);
-    wr_u32(e + 20, w->ds_count);
-    fw_write(ds, w->ds_z.p, zlen);
-    fw_write(dt, e, sizeof e);
-    w->ds_rawbytes += w->ds_raw.len;
-    w->ds_blocks++;
-    buf_clear(&w->ds_raw);
-    w->ds_count = 0;
-    if (ds->err || dt->err)
-        return fail(w, ds->err ? ds->err : dt->err);
+    wr_u32(e + 12, (uint32_t)b->raw.len);
+    wr_u32(e + 16, b->first);
+    wr_u32(e + 20, b->count);
+    fw_write(f, b->z.p, zlen);
+    buf_append(&b->index, e, sizeof e);
+    b->rawbytes += b->raw.len;
+    b->nblocks++;
+    buf_clear(&b->raw);
+    b->count = 0;
+    if (b->index.err)
+        return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
+    return f->err ? fail(w, f->err) : AS_OK;
+}
+
+/* Take the records gathered so far (up to BS_DICT bytes) as the store's
+ * dictionary, write it after the header and flush them as the first
+ * block. */
+static int bw_set_dict(seg_writer *w, blockw *b)
+{
+    size_t n = b->raw.len < BS_DICT ? b->raw.len : BS_DICT;
+    buf_append(&b->dict, b->raw.p, n);
+    unsigned char t[4];
+    wr_u32(t, (uint32_t)n);
+    fw_write(&w->f[b->file], t, 4);
+    fw_write(&w->f[b->file], b->dict.p, n);
+    b->dict_set = 1;
+    if (b->dict.err)
+        return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
+    return bw_flush(w, b);
+}
+
+/* Add one record of one or two length-prefixed fields. */
+static int bw_add(seg_writer *w, blockw *b, uint32_t doc_id, const char *a,
+                  size_t alen, const char *c, size_t clen, int two)
+{
+    size_t rec = alen + clen + 20;
+    if (b->dict_set && b->count > 0 && b->raw.len + rec > b->target &&
+        bw_flush(w, b))
+        return w->err;
+    if (b->count == 0)
+        b->first = doc_id;
+    codec_put_varint(&b->raw, alen);
+    buf_append(&b->raw, a, alen);
+    if (two) {
+        codec_put_varint(&b->raw, clen);
+        buf_append(&b->raw, c, clen);
+    }
+    b->count++;
+    if (b->raw.err)
+        return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
+    if (!b->dict_set) {
+        if (b->raw.len >= BS_DICT)
+            return bw_set_dict(w, b);
+    } else if (b->raw.len >= b->target && bw_flush(w, b)) {
+        return w->err;
+    }
     return AS_OK;
 }
 
@@ -344,23 +437,8 @@ int seg_writer_doc(seg_writer *w, uint32_t doc_id, const char *id,
     unsigned char t[4];
     wr_u32(t, length);
     fw_write(&w->f[SEG_NRM], t, 4);
-
-    /* A record bigger than a block gets a block of its own. */
-    size_t rec = id_len + title_len + body_len + 30;
-    if (w->ds_count > 0 && w->ds_raw.len + rec > DS_BLOCK && ds_flush(w))
-        return w->err;
-    if (w->ds_count == 0)
-        w->ds_first = doc_id;
-    codec_put_varint(&w->ds_raw, id_len);
-    buf_append(&w->ds_raw, id, id_len);
-    codec_put_varint(&w->ds_raw, title_len);
-    buf_append(&w->ds_raw, title, title_len);
-    codec_put_varint(&w->ds_raw, body_len);
-    buf_append(&w->ds_raw, body, body_len);
-    w->ds_count++;
-    if (w->ds_raw.err)
-        return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
-    if (w->ds_raw.len >= DS_BLOCK && ds_flush(w))
+    if (bw_add(w, &w->bw[0], doc_id, id, id_len, title, title_len, 1) ||
+        bw_add(w, &w->bw[1], doc_id, body, body_len, NULL, 0, 0))
         return w->err;
     return w->f[SEG_NRM].err ? fail(w, w->f[SEG_NRM].err) : AS_OK;
 }
@@ -549,8 +627,14 @@ int seg_writer_finish(seg_writer *w, seg_file_info info[SEG_NFILES],
 {
     if (w->err)
         return w->err;
-    if (ds_flush(w))
-        return w->err;
+    uint64_t bs_index[2];
+    for (int i = 0; i < 2; i++) {
+        if ((w->bw[i].dict_set ? bw_flush(w, &w->bw[i])
+                               : bw_set_dict(w, &w->bw[i])))
+            return w->err;
+        bs_index[i] = fw_offset(&w->f[w->bw[i].file]);
+        fw_write(&w->f[w->bw[i].file], w->bw[i].index.p, w->bw[i].index.len);
+    }
     lex_flush_block(w);
     uint64_t index_off = fw_offset(&w->f[SEG_LEX]);
     fw_write(&w->f[SEG_LEX], w->lexindex.p, w->lexindex.len);
@@ -561,8 +645,8 @@ int seg_writer_finish(seg_writer *w, seg_file_info info[SEG_NFILES],
         {w->postings_total, 0, 0},
         {w->positions_total, 0, 0},
         {w->ndocs, 0, 0},
-        {w->ds_blocks, w->ndocs, 0},
-        {w->ds_blocks, w->ds_rawbytes, 0},
+        {w->bw[0].nblocks, w->ndocs, bs_index[0]},
+        {w->bw[1].nblocks, w->ndocs, bs_index[1]},
     };
     for (int i = 0; i < SEG_NFILES; i++) {
         int r = fw_finish(&w->f[i], i, counts[i][0], counts[i][1],
@@ -673,14 +757,27 @@ int seg_open(segment *s, const char *dir, const seg_file_info *info)
         return rc;
     }
     s->norms = s->f[SEG_NRM].p + HDR;
-    s->ndsblocks = hdr_u64(s, SEG_DT, 0);
-    if (hdr_u64(s, SEG_DT, 1) != s->ndocs ||
-        s->f[SEG_DT].size != HDR + s->ndsblocks * DT_ENTRY) {
-        int rc = corrupt(s, SEG_DT, "header does not match the file");
-        seg_close(s);
-        return rc;
+    for (int i = 0; i < 2; i++) {
+        int file = i ? SEG_DS : SEG_DT;
+        uint64_t nb = hdr_u64(s, file, 0), at = hdr_u64(s, file, 2);
+        if (hdr_u64(s, file, 1) != s->ndocs || at < HDR ||
+            at > s->f[file].size || nb > (s->f[file].size - at) / BS_ENTRY ||
+            s->f[file].size - at != nb * BS_ENTRY) {
+            int rc = corrupt(s, file, "header does not match the file");
+            seg_close(s);
+            return rc;
+        }
+        s->bs_blocks[i] = nb;
+        s->bs_index[i] = s->f[file].p + at;
+        uint32_t dl = at >= HDR + 4 ? rd_u32(s->f[file].p + HDR) : UINT32_MAX;
+        if (dl > BS_DICT || HDR + 4 + (uint64_t)dl > at) {
+            int rc = corrupt(s, file, "bad dictionary length");
+            seg_close(s);
+            return rc;
+        }
+        s->bs_dict[i] = s->f[file].p + HDR + 4;
+        s->bs_dict_len[i] = dl;
     }
-    s->dt = s->f[SEG_DT].p + HDR;
     return AS_OK;
 }
 
@@ -1023,52 +1120,139 @@ int seg_positions(const seg_cursor *c, uint32_t *pos, uint32_t cap)
 
 /* ---- Doc store ---------------------------------------------------------- */
 
-int seg_doc_get(const segment *s, uint32_t doc, buf *out, seg_doc *d)
+/* Inflate block entry e of store i (0 docs.dt, 1 store.ds) into out only
+ * as far as record `want` (counted from the block's first document), whose
+ * fields are then in f[] and fl[].  When want is the block's last record,
+ * the whole block is checked to end exactly there. */
+static int bs_read(const segment *s, int i, const unsigned char *e,
+                   uint32_t want, buf *out, const char **f, size_t *fl)
 {
-    if (doc >= s->ndocs)
-        return corrupt(s, SEG_DT, "document number out of range");
-    uint64_t lo = 0, hi = s->ndsblocks;
+    int file = i ? SEG_DS : SEG_DT, nfields = i ? 1 : 2;
+    uint64_t off = rd_u64(e);
+    uint32_t zlen = rd_u32(e + 8), rawlen = rd_u32(e + 12);
+    uint32_t count = rd_u32(e + 20);
+    if (off < HDR + 4 + (uint64_t)s->bs_dict_len[i] ||
+        zlen > s->f[file].size || off > s->f[file].size - zlen ||
+        count == 0 || want >= count || rawlen > (1u << 30))
+        return corrupt(s, file, "block outside the file");
+    buf_clear(out);
+    if (buf_reserve(out, (size_t)rawlen + 1))
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, -15) != Z_OK)
+        return err_set(AS_ERR_NOMEM, "zlib: out of memory");
+    if (s->bs_dict_len[i] > 0 &&
+        inflateSetDictionary(&z, s->bs_dict[i], s->bs_dict_len[i]) != Z_OK) {
+        inflateEnd(&z);
+        return corrupt(s, file, "bad dictionary");
+    }
+    z.next_in = (unsigned char *)(uintptr_t)(s->f[file].p + off);
+    z.avail_in = zlen;
+    z.next_out = out->p;
+    size_t parsed = 0;          /* start of the next record to parse */
+    uint32_t rec = 0;
+    int rc = AS_OK, zr = Z_OK, found = 0;
+    while (!found) {
+        size_t produced = (size_t)(z.next_out - out->p);
+        size_t step = rawlen - produced < 2048 ? rawlen - produced : 2048;
+        z.avail_out = (uInt)step;
+        if (zr != Z_STREAM_END) {
+            zr = inflate(&z, Z_SYNC_FLUSH);
+            if (zr != Z_OK && zr != Z_STREAM_END &&
+                !(zr == Z_BUF_ERROR && step == 0)) {
+                rc = corrupt(s, file, "block does not decompress");
+                break;
+            }
+        }
+        produced = (size_t)(z.next_out - out->p);
+        /* Parse every record complete so far. */
+        for (;;) {
+            cur c;
+            cur_init(&c, out->p + parsed, produced - parsed);
+            for (int k = 0; k < nfields; k++) {
+                fl[k] = (size_t)cur_varint(&c);
+                f[k] = (const char *)cur_bytes(&c, fl[k]);
+            }
+            if (c.bad)
+                break;                  /* not all there yet */
+            parsed = (size_t)(c.p - out->p);
+            if (rec++ == want) {
+                found = 1;
+                break;
+            }
+        }
+        if (!found && (zr == Z_STREAM_END || produced == rawlen)) {
+            rc = corrupt(s, file, "record does not decode");
+            break;
+        }
+    }
+    if (rc == AS_OK && want + 1 == count) {
+        /* The last record: the block must end exactly after it. */
+        if (zr != Z_STREAM_END) {
+            z.avail_out = (uInt)(rawlen + 1 - (size_t)(z.next_out - out->p));
+            zr = inflate(&z, Z_FINISH);
+        }
+        if (zr != Z_STREAM_END || (size_t)(z.next_out - out->p) != rawlen ||
+            parsed != rawlen)
+            rc = corrupt(s, file, "block length does not match");
+    }
+    inflateEnd(&z);
+    out->len = (size_t)(z.next_out - out->p);
+    return rc;
+}
+
+/* The index entry of the block of store i holding doc. */
+static int bs_find(const segment *s, int i, uint32_t doc,
+                   const unsigned char **entry)
+{
+    int file = i ? SEG_DS : SEG_DT;
+    uint64_t lo = 0, hi = s->bs_blocks[i];
+    if (hi == 0)
+        return corrupt(s, file, "no blocks");
     while (hi - lo > 1) {
         uint64_t mid = lo + (hi - lo) / 2;
-        if (rd_u32(s->dt + mid * DT_ENTRY + 16) <= doc)
+        if (rd_u32(s->bs_index[i] + mid * BS_ENTRY + 16) <= doc)
             lo = mid;
         else
             hi = mid;
     }
-    if (s->ndsblocks == 0)
-        return corrupt(s, SEG_DT, "no store blocks");
-    const unsigned char *e = s->dt + lo * DT_ENTRY;
-    uint64_t off = rd_u64(e);
-    uint32_t zlen = rd_u32(e + 8), rawlen = rd_u32(e + 12);
+    const unsigned char *e = s->bs_index[i] + lo * BS_ENTRY;
     uint32_t first = rd_u32(e + 16), count = rd_u32(e + 20);
     if (doc < first || doc - first >= count)
-        return corrupt(s, SEG_DT, "document not in its store block");
-    if (off < HDR || off + zlen > s->f[SEG_DS].size)
-        return corrupt(s, SEG_DS, "store block outside the file");
-    buf_clear(out);
-    if (buf_reserve(out, (size_t)rawlen + 1))
-        return err_set(AS_ERR_NOMEM, "out of memory");
-    uLongf got = rawlen;
-    if (uncompress(out->p, &got, s->f[SEG_DS].p + off, zlen) != Z_OK ||
-        got != rawlen)
-        return corrupt(s, SEG_DS, "store block does not decompress");
-    out->len = rawlen;
-    cur c;
-    cur_init(&c, out->p, rawlen);
-    for (uint32_t i = 0; i <= doc - first; i++) {
-        size_t n;
-        n = (size_t)cur_varint(&c);
-        d->id = (const char *)cur_bytes(&c, n);
-        d->id_len = n;
-        n = (size_t)cur_varint(&c);
-        d->title = (const char *)cur_bytes(&c, n);
-        d->title_len = n;
-        n = (size_t)cur_varint(&c);
-        d->text = (const char *)cur_bytes(&c, n);
-        d->text_len = n;
-        if (c.bad)
-            return corrupt(s, SEG_DS, "document record does not decode");
-    }
+        return corrupt(s, file, "document not in its block");
+    *entry = e;
+    return AS_OK;
+}
+
+int seg_doc_get(const segment *s, uint32_t doc, buf *meta, buf *text,
+                seg_doc *d)
+{
+    memset(d, 0, sizeof *d);
+    d->text = "";
+    if (doc >= s->ndocs)
+        return corrupt(s, SEG_DT, "document number out of range");
+    const unsigned char *e;
+    const char *f[2];
+    size_t fl[2];
+    int rc = bs_find(s, 0, doc, &e);
+    if (rc == AS_OK)
+        rc = bs_read(s, 0, e, doc - rd_u32(e + 16), meta, f, fl);
+    if (rc)
+        return rc;
+    d->id = f[0];
+    d->id_len = fl[0];
+    d->title = f[1];
+    d->title_len = fl[1];
+    if (!text)
+        return AS_OK;
+    rc = bs_find(s, 1, doc, &e);
+    if (rc == AS_OK)
+        rc = bs_read(s, 1, e, doc - rd_u32(e + 16), text, f, fl);
+    if (rc)
+        return rc;
+    d->text = f[0];
+    d->text_len = fl[0];
     return AS_OK;
 }
 
@@ -1129,24 +1313,29 @@ int seg_verify(const segment *s, uint64_t *postings)
     if (v.postings != hdr_u64(s, SEG_PST, 0))
         return corrupt(s, SEG_PST, "postings count does not match");
     *postings = v.postings;
-    /* Every stored document decodes and the blocks cover all documents. */
+    /* Every block of both stores decodes to its last record and the
+     * blocks cover the documents in order. */
     buf out;
     buf_init(&out);
-    uint64_t next = 0;
-    for (uint64_t k = 0; k < s->ndsblocks && rc == AS_OK; k++) {
-        uint32_t first = rd_u32(s->dt + k * DT_ENTRY + 16);
-        uint32_t count = rd_u32(s->dt + k * DT_ENTRY + 20);
-        if (first != next || count == 0) {
-            rc = corrupt(s, SEG_DT, "store blocks do not cover the "
-                                    "documents in order");
-            break;
+    for (int i = 0; i < 2 && rc == AS_OK; i++) {
+        int file = i ? SEG_DS : SEG_DT;
+        uint64_t next = 0;
+        for (uint64_t k = 0; k < s->bs_blocks[i] && rc == AS_OK; k++) {
+            const unsigned char *e = s->bs_index[i] + k * BS_ENTRY;
+            uint32_t first = rd_u32(e + 16), count = rd_u32(e + 20);
+            if (first != next || count == 0) {
+                rc = corrupt(s, file, "blocks do not cover the documents "
+                                      "in order");
+                break;
+            }
+            const char *f[2];
+            size_t fl[2];
+            rc = bs_read(s, i, e, count - 1, &out, f, fl);
+            next = first + (uint64_t)count;
         }
-        seg_doc d;
-        rc = seg_doc_get(s, first + count - 1, &out, &d);
-        next = first + (uint64_t)count;
+        if (rc == AS_OK && next != s->ndocs)
+            rc = corrupt(s, file, "blocks do not cover the documents");
     }
     buf_free(&out);
-    if (rc == AS_OK && next != s->ndocs)
-        rc = corrupt(s, SEG_DT, "store blocks do not cover the documents");
     return rc;
 }

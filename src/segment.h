@@ -60,11 +60,14 @@ typedef struct {
 typedef struct {
     char dir[4096];
     seg_map f[SEG_NFILES];
-    uint64_t ndocs, nterms, nblocks_lex, ndsblocks;
+    uint64_t ndocs, nterms, nblocks_lex;
     uint32_t lex_per_block;
     const unsigned char *lex_index;     /* nblocks_lex u64 offsets */
     const unsigned char *norms;         /* ndocs u32 */
-    const unsigned char *dt;            /* doc table entries */
+    uint64_t bs_blocks[2];              /* blocks of docs.dt, store.ds */
+    const unsigned char *bs_index[2];   /* their block index entries */
+    const unsigned char *bs_dict[2];    /* their preset dictionaries */
+    uint32_t bs_dict_len[2];
 } segment;
 
 typedef struct {
@@ -130,13 +133,15 @@ void seg_block_info(const seg_cursor *c, uint32_t k, uint32_t *last,
 /* Positions of the current posting of c: decodes into pos (tf entries). */
 int seg_positions(const seg_cursor *c, uint32_t *pos, uint32_t cap);
 
-/* Stored document: id, title and text, decompressed into out.  Pointers in
- * d point into out. */
+/* Stored document: id and title decompressed into meta, and the text into
+ * text unless text is NULL (then d->text is "").  Pointers in d point into
+ * those buffers. */
 typedef struct {
     const char *id, *title, *text;
     size_t id_len, title_len, text_len;
 } seg_doc;
-int seg_doc_get(const segment *s, uint32_t doc, buf *out, seg_doc *d);
+int seg_doc_get(const segment *s, uint32_t doc, buf *meta, buf *text,
+                seg_doc *d);
 
 /* Full verification for `check`: CRCs are checked by the index layer; this
  * walks the lexicon order, decodes every postings list and positions and

@@ -312,11 +312,12 @@ static void test_stored_documents(void **state)
     snprintf(dir, sizeof dir, "%s/one", tmp);
     as_index *ix;
     assert_int_equal(as_index_open(dir, &ix), AS_OK);
-    buf b;
+    buf b, t;
     buf_init(&b);
+    buf_init(&t);
     for (uint32_t d = 0; d < NDOCS; d += 97) {
         seg_doc doc;
-        assert_int_equal(seg_doc_get(&ix->seg, d, &b, &doc), AS_OK);
+        assert_int_equal(seg_doc_get(&ix->seg, d, &b, &t, &doc), AS_OK);
         char want[32];
         snprintf(want, sizeof want, "doc%04u", d);
         assert_int_equal(doc.id_len, strlen(want));
@@ -326,8 +327,12 @@ static void test_stored_documents(void **state)
         assert_memory_equal(doc.text, "common", 6);
     }
     seg_doc doc;
-    assert_int_equal(seg_doc_get(&ix->seg, NDOCS, &b, &doc), AS_ERR_CORRUPT);
+    assert_int_equal(seg_doc_get(&ix->seg, NDOCS, &b, &t, &doc),
+                     AS_ERR_CORRUPT);
+    assert_int_equal(seg_doc_get(&ix->seg, 5, &b, NULL, &doc), AS_OK);
+    assert_string_equal(doc.text, "");
     buf_free(&b);
+    buf_free(&t);
     as_stats st;
     as_index_stats(ix, &st);
     assert_int_equal(st.docs, NDOCS);
