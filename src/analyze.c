@@ -32,6 +32,7 @@ struct analyzer {
     int stopwords;
     struct sb_stemmer *stemmer;    /* NULL for "none" */
     stem_cache cache;
+    const unsigned char *stem_first; /* see analyzer_stem_filter */
     buf fold;                       /* scratch: the folded word */
     buf joined;                     /* scratch: a hyphen compound glued */
 };
@@ -108,6 +109,17 @@ void analyzer_free(analyzer *a)
     buf_free(&a->fold);
     buf_free(&a->joined);
     mem_free(a);
+}
+
+void analyzer_stem_filter(analyzer *a, const unsigned char *first)
+{
+    a->stem_first = first;
+}
+
+int analyzer_suffix_only(const analyzer *a)
+{
+    return strcmp(a->language, "english") == 0 ||
+           strcmp(a->language, "porter") == 0;
 }
 
 const char *analyzer_language(const analyzer *a)
@@ -324,7 +336,8 @@ static int emit(analyzer *a, const unsigned char *w, size_t n, uint32_t pos,
     if (a->stopwords && is_stopword((const char *)w, n))
         return 0;
     an_token t = {(const char *)w, (uint32_t)n, pos, start, end};
-    if (a->stemmer && has_letter(w, n)) {
+    if (a->stemmer && (!a->stem_first || a->stem_first[w[0]]) &&
+        has_letter(w, n)) {
         const char *st;
         size_t sl;
         if (stem_word(a, (const char *)w, n, &st, &sl))

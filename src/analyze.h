@@ -60,6 +60,15 @@ int analyzer_stopwords(const analyzer *a);
 int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
                  an_token_fn fn, void *ctx);
 
+/* Snippets only need to know which words match the query.  When first is
+ * not NULL (256 flags), words whose folded form starts with a byte not
+ * flagged are passed on folded but unstemmed: they cannot stem to a query
+ * term.  Only valid for stemmers that change word endings alone
+ * (analyzer_suffix_only); NULL turns the filter off. */
+void analyzer_stem_filter(analyzer *a, const unsigned char *first);
+/* 1 if the stemmer never changes the first byte of a word (English). */
+int analyzer_suffix_only(const analyzer *a);
+
 /* A comma-separated list of the stemming languages available. */
 const char *analyzer_languages(void);
 

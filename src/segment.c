@@ -235,6 +235,8 @@ typedef struct {
     size_t target;          /* uncompressed bytes per block */
     buf raw, z, index, dict;
     int dict_set;
+    buf ends;               /* u32 record end offsets in raw, before the
+                               dictionary is set */
     uint32_t first, count;
     uint64_t nblocks, rawbytes;
 } blockw;
@@ -281,8 +283,9 @@ int seg_writer_new(const char *dir, seg_writer **out)
     if (!w)
         return err_set(AS_ERR_NOMEM, "out of memory");
     buf *bufs[] = {&w->bw[0].raw, &w->bw[0].z, &w->bw[0].index,
-                   &w->bw[0].dict, &w->bw[1].raw, &w->bw[1].z,
-                   &w->bw[1].index, &w->bw[1].dict, &w->term,
+                   &w->bw[0].dict, &w->bw[0].ends, &w->bw[1].raw,
+                   &w->bw[1].z, &w->bw[1].index, &w->bw[1].dict,
+                   &w->bw[1].ends, &w->term,
                    &w->prev_term, &w->blocks, &w->skips, &w->lexblock,
                    &w->lexindex};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -313,8 +316,9 @@ void seg_writer_free(seg_writer *w)
     for (int i = 0; i < w->opened; i++)
         fw_abort(&w->f[i]);
     buf *bufs[] = {&w->bw[0].raw, &w->bw[0].z, &w->bw[0].index,
-                   &w->bw[0].dict, &w->bw[1].raw, &w->bw[1].z,
-                   &w->bw[1].index, &w->bw[1].dict, &w->term,
+                   &w->bw[0].dict, &w->bw[0].ends, &w->bw[1].raw,
+                   &w->bw[1].z, &w->bw[1].index, &w->bw[1].dict,
+                   &w->bw[1].ends, &w->term,
                    &w->prev_term, &w->blocks, &w->skips, &w->lexblock,
                    &w->lexindex};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -325,10 +329,11 @@ void seg_writer_free(seg_writer *w)
     mem_free(w);
 }
 
-static int bw_flush(seg_writer *w, blockw *b)
+/* Compress raw bytes p[0..len) holding count records from doc first as
+ * the next block. */
+static int bw_block(seg_writer *w, blockw *b, const unsigned char *p,
+                    size_t len, uint32_t first, uint32_t count)
 {
-    if (b->count == 0)
-        return w->err;
     if (!w->zs_ready) {
         memset(&w->zs, 0, sizeof w->zs);
         if (deflateInit2(&w->zs, 6, Z_DEFLATED, -15, 8,
@@ -341,12 +346,12 @@ static int bw_flush(seg_writer *w, blockw *b)
     if (b->dict.len > 0 &&
         deflateSetDictionary(&w->zs, b->dict.p, (uInt)b->dict.len) != Z_OK)
         return fail(w, err_set(AS_ERR_INTERNAL, "zlib: bad dictionary"));
-    uLong bound = deflateBound(&w->zs, (uLong)b->raw.len);
+    uLong bound = deflateBound(&w->zs, (uLong)len);
     buf_clear(&b->z);
     if (buf_reserve(&b->z, bound))
         return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
-    w->zs.next_in = b->raw.p;
-    w->zs.avail_in = (uInt)b->raw.len;
+    w->zs.next_in = (unsigned char *)(uintptr_t)p;
+    w->zs.avail_in = (uInt)len;
     w->zs.next_out = b->z.p;
     w->zs.avail_out = (uInt)bound;
     if (deflate(&w->zs, Z_FINISH) != Z_STREAM_END)
@@ -358,23 +363,31 @@ static int bw_flush(seg_writer *w, blockw *b)
     wr_u32(e, (uint32_t)off);
     wr_u32(e + 4, (uint32_t)(off >> 32));
     wr_u32(e + 8, (uint32_t)zlen);
-    wr_u32(e + 12, (uint32_t)b->raw.len);
-    wr_u32(e + 16, b->first);
-    wr_u32(e + 20, b->count);
+    wr_u32(e + 12, (uint32_t)len);
+    wr_u32(e + 16, first);
+    wr_u32(e + 20, count);
     fw_write(f, b->z.p, zlen);
     buf_append(&b->index, e, sizeof e);
-    b->rawbytes += b->raw.len;
+    b->rawbytes += len;
     b->nblocks++;
-    buf_clear(&b->raw);
-    b->count = 0;
     if (b->index.err)
         return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
     return f->err ? fail(w, f->err) : AS_OK;
 }
 
+static int bw_flush(seg_writer *w, blockw *b)
+{
+    if (b->count == 0)
+        return w->err;
+    int rc = bw_block(w, b, b->raw.p, b->raw.len, b->first, b->count);
+    buf_clear(&b->raw);
+    b->count = 0;
+    return rc;
+}
+
 /* Take the records gathered so far (up to BS_DICT bytes) as the store's
- * dictionary, write it after the header and flush them as the first
- * block. */
+ * dictionary and write it after the header; then compress the gathered
+ * records as ordinary blocks, keeping the last partial one open. */
 static int bw_set_dict(seg_writer *w, blockw *b)
 {
     size_t n = b->raw.len < BS_DICT ? b->raw.len : BS_DICT;
@@ -386,7 +399,25 @@ static int bw_set_dict(seg_writer *w, blockw *b)
     b->dict_set = 1;
     if (b->dict.err)
         return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
-    return bw_flush(w, b);
+    uint32_t nrec = (uint32_t)(b->ends.len / 4);
+    size_t start = 0;
+    uint32_t rec0 = 0;
+    for (uint32_t r = 0; r < nrec; r++) {
+        size_t end = rd_u32(b->ends.p + 4 * (size_t)r);
+        if (end - start < b->target)
+            continue;       /* a last, partial block stays open */
+        if (bw_block(w, b, b->raw.p + start, end - start, b->first + rec0,
+                     r + 1 - rec0))
+            return w->err;
+        start = end;
+        rec0 = r + 1;
+    }
+    memmove(b->raw.p, b->raw.p + start, b->raw.len - start);
+    b->raw.len -= start;
+    b->first += rec0;
+    b->count -= rec0;
+    buf_free(&b->ends);
+    return w->err;
 }
 
 /* Add one record of one or two length-prefixed fields. */
@@ -406,7 +437,9 @@ static int bw_add(seg_writer *w, blockw *b, uint32_t doc_id, const char *a,
         buf_append(&b->raw, c, clen);
     }
     b->count++;
-    if (b->raw.err)
+    if (!b->dict_set)
+        buf_put_u32(&b->ends, (uint32_t)b->raw.len);
+    if (b->raw.err || b->ends.err)
         return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
     if (!b->dict_set) {
         if (b->raw.len >= BS_DICT)
@@ -629,8 +662,9 @@ int seg_writer_finish(seg_writer *w, seg_file_info info[SEG_NFILES],
         return w->err;
     uint64_t bs_index[2];
     for (int i = 0; i < 2; i++) {
-        if ((w->bw[i].dict_set ? bw_flush(w, &w->bw[i])
-                               : bw_set_dict(w, &w->bw[i])))
+        if (!w->bw[i].dict_set && bw_set_dict(w, &w->bw[i]))
+            return w->err;
+        if (bw_flush(w, &w->bw[i]))
             return w->err;
         bs_index[i] = fw_offset(&w->f[w->bw[i].file]);
         fw_write(&w->f[w->bw[i].file], w->bw[i].index.p, w->bw[i].index.len);

@@ -67,7 +67,15 @@ int snippet_make(analyzer *an, const char *text, size_t len,
         words = 30;
     collect c = {q, NULL, 0, 0, 0};
     uint32_t pos = 0;
+    /* Stem only words that can become a query term. */
+    unsigned char firsts[256] = {0};
+    for (size_t i = 0; i < q->n; i++)
+        if (q->lens[i] > 0)
+            firsts[(unsigned char)q->terms[i][0]] = 1;
+    if (analyzer_suffix_only(an))
+        analyzer_stem_filter(an, firsts);
     int rc = analyzer_run(an, text, len, &pos, on_token, &c);
+    analyzer_stem_filter(an, NULL);
     if (rc || c.err) {
         mem_free(c.w);
         return AS_ERR_NOMEM;
