@@ -51,7 +51,7 @@ static int on_token(void *ctx, const an_token *t)
     return 0;
 }
 
-static int is_space(unsigned char ch)
+static int is_space(int ch)
 {
     return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
            ch == '\f' || ch == '\v';
@@ -136,6 +136,15 @@ int snippet_make(analyzer *an, const char *text, size_t len,
     if (best > 0)
         buf_puts(out, "\xe2\x80\xa6 ");
     size_t from = c.w[best].start, to = c.w[end - 1].end;
+    /* Keep punctuation that closes the last word ("night.", "pain,"), and
+     * the rest of the text when the window reaches its end. */
+    size_t limit = to + (end == c.n ? 64 : 8);
+    while (to < len && to < limit && (end == c.n || !is_space(text[to])))
+        to++;
+    while (to > c.w[end - 1].end && is_space((unsigned char)text[to - 1]))
+        to--;
+    while (to < len && ((unsigned char)text[to] & 0xc0) == 0x80)
+        to++;                   /* never end inside a UTF-8 sequence */
     size_t wi = best;
     int space = 0, cut = 0;
     for (size_t i = from; i < to; i++) {

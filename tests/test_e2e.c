@@ -127,6 +127,41 @@ static void test_json_output(void **state)
     free(out);
 }
 
+/* Titles and text full of characters JSON must escape. */
+static void test_json_hostile_text(void **state)
+{
+    (void)state;
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/hostile", ixdir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    tu_writef(dir, "a.jsonl",
+              "{\"id\":\"q\\\"uote\\\\back\",\"title\":\"Tab\\there "
+              "\\u0001\\u001f \\u007f \\\"quoted\\\" \\\\ \\/ "
+              "\\u2028\\u2029\",\"text\":\"cramp \\u0000 nul "
+              "\\ud83d\\ude00 emoji \\u202e rtl \\r\\n cramp\"}\n");
+    tu_writef(dir, "b.txt", "Bad \xff\xfe bytes cramp\nbody \x01 cramp\n");
+    char *out;
+    assert_int_equal(tu_run(&out, 1, "%s build %s -o %s/hix -q", tu_bin(),
+                            dir, ixdir), 0);
+    free(out);
+    assert_int_equal(tu_run(&out, 0, "%s query -i %s/hix --json cramp",
+                            tu_bin(), ixdir), 0);
+    int lines = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        json_error_t e;
+        json_t *o = json_loads(line, 0, &e);
+        if (!o)
+            fail_msg("invalid JSON line: %s (%s)", line, e.text);
+        const char *id = json_string_value(json_object_get(o, "id"));
+        if (strcmp(id, "a.jsonl") != 0 && strcmp(id, "b.txt") != 0)
+            assert_string_equal(id, "q\"uote\\back");
+        json_decref(o);
+        lines++;
+    }
+    assert_int_equal(lines, 2);
+    free(out);
+}
+
 static void test_trec_and_batch(void **state)
 {
     (void)state;
@@ -310,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_expected_top_results),
         cmocka_unit_test(test_text_output),
         cmocka_unit_test(test_json_output),
+        cmocka_unit_test(test_json_hostile_text),
         cmocka_unit_test(test_trec_and_batch),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_build_errors),
