@@ -50,7 +50,15 @@ BIN = $(BUILD)/artsearch
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test asan deps clean
+BENCH_BIN = $(BUILD)/bench
+# The benchmark's corpus and queries (see bench/bench.c); BENCH_ARGS adds
+# options such as --fts-every 20.
+BENCH_CORPUS ?= ../shared/corpora/wiki-passages
+BENCH_QUERIES ?= ../shared/queries/health-titles.tsv \
+                 ../shared/queries/health-descriptions.tsv
+BENCH_ARGS ?=
+
+.PHONY: all test asan deps clean bench bench-quick
 .SUFFIXES:
 
 all: artsearch
@@ -76,6 +84,21 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h $(LIB) | $(BUILD)/tests
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
+$(BENCH_BIN): bench/bench.c $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(DEPS_LIBS) -lsqlite3
+
+# The full benchmark.  Absent shared data: a generated corpus, and queries
+# from the generated vocabulary are not available, so none are run.
+bench: $(BENCH_BIN)
+	$(BENCH_BIN) --corpus $(BENCH_CORPUS) \
+	    $(foreach q,$(wildcard $(BENCH_QUERIES)),--queries $(q)) $(BENCH_ARGS)
+
+# A few seconds on a small generated corpus, for CI: checks that the
+# benchmark runs and that pruned and exhaustive rankings agree.
+bench-quick: $(BENCH_BIN)
+	$(BENCH_BIN) --docs 5000 --out quick --fts-every 5 \
+	    --queries bench/quick-queries.tsv
+
 test: $(BIN) $(TEST_BIN)
 	@ARTSEARCH_BIN=$(abspath $(BIN)) tests/run.sh $(TEST_BIN)
 
@@ -84,7 +107,8 @@ asan:
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES = build-essential pkg-config libstemmer-dev zlib1g-dev \
-                  libcmocka-dev libutf8proc-dev libjansson-dev
+                  libcmocka-dev libutf8proc-dev libjansson-dev \
+                  libsqlite3-dev
 
 deps:
 	$(SUDO) apt-get update

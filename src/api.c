@@ -89,6 +89,82 @@ static int on_query_token(void *ctx, const an_token *t)
     return q->text.err ? AS_ERR_NOMEM : 0;
 }
 
+/* Check a query's size and that it is not blank. */
+static int check_query(const char *query, size_t *qlen)
+{
+    if (!query)
+        return err_set(AS_ERR_USAGE, "no query");
+    *qlen = strlen(query);
+    if (*qlen > MAX_QUERY_BYTES)
+        return err_set(AS_ERR_TOOLONG, "query of %zu bytes; the limit is "
+                       "%d bytes", *qlen, MAX_QUERY_BYTES);
+    for (size_t i = 0; i < *qlen; i++)
+        if (!strchr(" \t\r\n\f\v", query[i]))
+            return AS_OK;
+    return err_set(AS_ERR_USAGE, "empty query");
+}
+
+/* Analyze the query and look its terms up: st gets the terms found (room
+ * for q->n). */
+static int prepare(as_index *ix, analyzer *an, const char *query,
+                   size_t qlen, query_terms *q, search_term **st,
+                   size_t *nst)
+{
+    uint32_t pos = 0;
+    int rc = analyzer_run(an, query, qlen, &pos, on_query_token, q);
+    if (q->too_many)
+        return err_set(AS_ERR_TOOLONG, "query of more than %d terms",
+                       MAX_QUERY_TERMS);
+    if (rc)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    *st = mem_calloc(q->n ? q->n : 1, sizeof **st);
+    if (!*st)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    *nst = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        seg_term t;
+        int lr = seg_lookup(&ix->seg, (const char *)q->text.p + q->off[i],
+                            q->len[i], &t);
+        if (lr == AS_ERR_NOTFOUND)
+            continue;
+        if (lr)
+            return lr;
+        search_term *x = &(*st)[(*nst)++];
+        x->t = t;
+        x->qtf = q->qtf[i];
+        x->idf = search_idf(ix->docs, t.df);
+    }
+    return AS_OK;
+}
+
+int as_count(as_index *ix, const char *query, uint64_t *count)
+{
+    *count = 0;
+    size_t qlen;
+    int rc = check_query(query, &qlen);
+    if (rc)
+        return rc;
+    analyzer *an = NULL;
+    if ((rc = index_analyzer_get(ix, &an)))
+        return rc;
+    query_terms *q = mem_calloc(1, sizeof *q);
+    search_term *st = NULL;
+    size_t nst = 0;
+    if (!q) {
+        rc = err_set(AS_ERR_NOMEM, "out of memory");
+    } else {
+        buf_init(&q->text);
+        rc = prepare(ix, an, query, qlen, q, &st, &nst);
+        if (rc == AS_OK)
+            rc = search_count(&ix->seg, st, nst, count);
+        buf_free(&q->text);
+    }
+    index_analyzer_put(ix, an);
+    mem_free(q);
+    mem_free(st);
+    return rc;
+}
+
 int as_search(as_index *ix, const char *query, const as_query_opts *opts,
               as_results **out)
 {
@@ -98,17 +174,10 @@ int as_search(as_index *ix, const char *query, const as_query_opts *opts,
         as_query_opts_init(&defaults);
         opts = &defaults;
     }
-    if (!query)
-        return err_set(AS_ERR_USAGE, "no query");
-    size_t qlen = strlen(query);
-    if (qlen > MAX_QUERY_BYTES)
-        return err_set(AS_ERR_TOOLONG, "query of %zu bytes; the limit is "
-                       "%d bytes", qlen, MAX_QUERY_BYTES);
-    int blank = 1;
-    for (size_t i = 0; i < qlen && blank; i++)
-        blank = strchr(" \t\r\n\f\v", query[i]) != NULL;
-    if (blank)
-        return err_set(AS_ERR_USAGE, "empty query");
+    size_t qlen;
+    int rc = check_query(query, &qlen);
+    if (rc)
+        return rc;
     if (!(opts->k1 >= 0 && opts->k1 <= 100) ||
         !(opts->b >= 0 && opts->b <= 1))
         return err_set(AS_ERR_USAGE, "k1 must be in [0, 100] and b in "
@@ -117,8 +186,7 @@ int as_search(as_index *ix, const char *query, const as_query_opts *opts,
         return err_set(AS_ERR_USAGE, "at most 1,000,000 hits (k + offset)");
 
     analyzer *an = NULL;
-    int rc = index_analyzer_get(ix, &an);
-    if (rc)
+    if ((rc = index_analyzer_get(ix, &an)))
         return rc;
     query_terms *q = mem_calloc(1, sizeof *q);
     as_results *r = mem_calloc(1, sizeof *r);
@@ -131,39 +199,14 @@ int as_search(as_index *ix, const char *query, const as_query_opts *opts,
     buf_init(&q->text);
     buf_init(&r->strings);
     buf_init(&r->spans);
-    uint32_t pos = 0;
-    rc = analyzer_run(an, query, qlen, &pos, on_query_token, q);
-    if (q->too_many) {
-        rc = err_set(AS_ERR_TOOLONG, "query of more than %d terms",
-                     MAX_QUERY_TERMS);
+    size_t nst = 0;
+    if ((rc = prepare(ix, an, query, qlen, q, &st, &nst)))
         goto out;
-    }
-    if (rc) {
-        rc = err_set(AS_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    st = mem_calloc(q->n ? q->n : 1, sizeof *st);
     size_t k = (size_t)opts->k + opts->offset;
     hits = mem_calloc(k ? k : 1, sizeof *hits);
-    if (!st || !hits) {
+    if (!hits) {
         rc = err_set(AS_ERR_NOMEM, "out of memory");
         goto out;
-    }
-    size_t nst = 0;
-    for (size_t i = 0; i < q->n; i++) {
-        seg_term t;
-        int lr = seg_lookup(&ix->seg, (const char *)q->text.p + q->off[i],
-                            q->len[i], &t);
-        if (lr == AS_ERR_NOTFOUND)
-            continue;
-        if (lr) {
-            rc = lr;
-            goto out;
-        }
-        st[nst].t = t;
-        st[nst].qtf = q->qtf[i];
-        st[nst].idf = search_idf(ix->docs, t.df);
-        nst++;
     }
     search_params sp = {opts->k1, opts->b, (uint32_t)k, opts->exact_count};
     size_t nhits;

@@ -158,6 +158,10 @@ typedef struct as_results as_results;
  * zero hits. */
 int as_search(as_index *ix, const char *query, const as_query_opts *opts,
               as_results **out);
+/* Count the documents matching any word of a free-text query, exactly,
+ * without ranking.  Same errors as as_search. */
+int as_count(as_index *ix, const char *query, uint64_t *count);
+
 size_t as_results_count(const as_results *r);
 /* Matching documents: exact unless *estimate is set to 1. */
 uint64_t as_results_total(const as_results *r, int *estimate);

@@ -134,6 +134,24 @@ static int count_union(const segment *s, const search_term *terms,
     return AS_OK;
 }
 
+int search_count(const segment *s, const search_term *terms, size_t nterms,
+                 uint64_t *total)
+{
+    *total = 0;
+    if (nterms == 0)
+        return AS_OK;
+    term_state *ts = mem_calloc(nterms, sizeof *ts);
+    if (!ts)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    int rc = count_union(s, terms, nterms, ts, total);
+    for (size_t i = 0; i < nterms && rc == AS_OK; i++)
+        if (ts[i].c.bad)
+            rc = err_set(AS_ERR_CORRUPT, "%s/postings.pst: postings do not "
+                         "decode", s->dir);
+    mem_free(ts);
+    return rc;
+}
+
 static int by_bound(const void *a, const void *b)
 {
     const term_state *x = *(term_state *const *)a;

@@ -45,6 +45,10 @@ int search_rank(const segment *s, double avgdl, const search_term *terms,
                 size_t nterms, const search_params *p, search_hit *hits,
                 size_t *nhits, uint64_t *total, int *estimate);
 
+/* The number of documents matching any of the terms, counted exactly. */
+int search_count(const segment *s, const search_term *terms, size_t nterms,
+                 uint64_t *total);
+
 /* BM25 idf for a term in n documents of which df match. */
 double search_idf(uint64_t n, uint64_t df);
 

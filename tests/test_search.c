@@ -211,8 +211,11 @@ static void test_pruning_is_exact(void **state)
         }
         int est;
         uint64_t ta = as_results_total(a, &est);
+        uint64_t exact = as_results_total(b, NULL), counted;
         if (!est)
-            assert_int_equal(ta, as_results_total(b, NULL));
+            assert_int_equal(ta, exact);
+        assert_int_equal(as_count(ix, query, &counted), AS_OK);
+        assert_int_equal(counted, exact);
         as_results_free(a);
         as_results_free(b);
     }
