@@ -70,7 +70,7 @@
  * a = number of blocks, b = number of documents, c = offset of the block
  * index.  At offset 32: u32 dictionary length L (at most 32 KiB), then L
  * bytes: the store's first records uncompressed, the preset dictionary of
- * every block.  Then the blocks: raw deflate streams (zlib, level 6, no
+ * every block.  Then the blocks: raw deflate streams (zlib, level 5, no
  * header or checksum: the manifest's CRC32 covers the file) of records for
  * consecutive documents, a block closing once it holds DT_BLOCK (docs.dt)
  * or DS_BLOCK (store.ds) uncompressed bytes (the first block holds at
@@ -89,6 +89,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -107,6 +108,10 @@
 #define DT_BLOCK 1024
 #define DS_BLOCK (8 * 1024)
 #define BS_DICT (32 * 1024)
+/* zlib level 5: on wiki text with the dictionary, 0.8% larger than level 6
+ * and 1.55 times faster to compress. */
+#define DS_LEVEL 5
+#define BW_QUEUE 64
 
 const char *const seg_file_names[SEG_NFILES] = {
     "terms.lex", "postings.pst", "positions.pos", "norms.nrm", "docs.dt",
@@ -250,8 +255,25 @@ struct seg_writer {
     double avgdl;
     /* stored documents: [0] ids and titles (docs.dt), [1] text (store.ds) */
     blockw bw[2];
-    z_stream zs;
+    z_stream zs;            /* used by whoever compresses (see worker) */
     int zs_ready;
+    /* The compression worker: blocks of both stores are compressed and
+     * written by one thread, in order, while the caller goes on indexing.
+     * Without a thread (pthread_create failed) they are done inline. */
+    int threaded;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t not_empty, not_full;
+    struct bw_job {
+        blockw *b;
+        unsigned char *data;
+        size_t len;
+        uint32_t first, count;
+    } queue[BW_QUEUE];
+    size_t qhead, qlen;
+    int stop;
+    int werr;               /* the worker's first error ... */
+    char werr_msg[512];     /* ... and its message */
     /* current term */
     buf term, prev_term;
     uint32_t docs[CODEC_BLOCK], tfs[CODEC_BLOCK], n;
@@ -276,6 +298,9 @@ static int fail(seg_writer *w, int rc)
         w->err = rc;
     return w->err;
 }
+
+static void *worker_main(void *arg);
+static int worker_stop(seg_writer *w);
 
 int seg_writer_new(const char *dir, seg_writer **out)
 {
@@ -305,6 +330,17 @@ int seg_writer_new(const char *dir, seg_writer **out)
         }
     }
     w->avgdl = 1;
+    if (pthread_mutex_init(&w->mu, NULL) == 0) {
+        pthread_cond_init(&w->not_empty, NULL);
+        pthread_cond_init(&w->not_full, NULL);
+        if (pthread_create(&w->thread, NULL, worker_main, w) == 0) {
+            w->threaded = 1;
+        } else {
+            pthread_mutex_destroy(&w->mu);
+            pthread_cond_destroy(&w->not_empty);
+            pthread_cond_destroy(&w->not_full);
+        }
+    }
     *out = w;
     return AS_OK;
 }
@@ -313,6 +349,7 @@ void seg_writer_free(seg_writer *w)
 {
     if (!w)
         return;
+    worker_stop(w);
     for (int i = 0; i < w->opened; i++)
         fw_abort(&w->f[i]);
     buf *bufs[] = {&w->bw[0].raw, &w->bw[0].z, &w->bw[0].index,
@@ -330,32 +367,34 @@ void seg_writer_free(seg_writer *w)
 }
 
 /* Compress raw bytes p[0..len) holding count records from doc first as
- * the next block. */
-static int bw_block(seg_writer *w, blockw *b, const unsigned char *p,
-                    size_t len, uint32_t first, uint32_t count)
+ * the next block of b's file.  Runs on the worker thread (or inline): it
+ * touches only w->zs, b's file, b->z, b->index and b's counters, and
+ * reports errors by its return value, never through w->err. */
+static int bw_compress(seg_writer *w, blockw *b, const unsigned char *p,
+                       size_t len, uint32_t first, uint32_t count)
 {
     if (!w->zs_ready) {
         memset(&w->zs, 0, sizeof w->zs);
-        if (deflateInit2(&w->zs, 6, Z_DEFLATED, -15, 8,
+        if (deflateInit2(&w->zs, DS_LEVEL, Z_DEFLATED, -15, 8,
                          Z_DEFAULT_STRATEGY) != Z_OK)
-            return fail(w, err_set(AS_ERR_NOMEM, "zlib: out of memory"));
+            return err_set(AS_ERR_NOMEM, "zlib: out of memory");
         w->zs_ready = 1;
     } else {
         deflateReset(&w->zs);
     }
     if (b->dict.len > 0 &&
         deflateSetDictionary(&w->zs, b->dict.p, (uInt)b->dict.len) != Z_OK)
-        return fail(w, err_set(AS_ERR_INTERNAL, "zlib: bad dictionary"));
+        return err_set(AS_ERR_INTERNAL, "zlib: bad dictionary");
     uLong bound = deflateBound(&w->zs, (uLong)len);
     buf_clear(&b->z);
     if (buf_reserve(&b->z, bound))
-        return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
+        return err_set(AS_ERR_NOMEM, "out of memory");
     w->zs.next_in = (unsigned char *)(uintptr_t)p;
     w->zs.avail_in = (uInt)len;
     w->zs.next_out = b->z.p;
     w->zs.avail_out = (uInt)bound;
     if (deflate(&w->zs, Z_FINISH) != Z_STREAM_END)
-        return fail(w, err_set(AS_ERR_INTERNAL, "zlib: cannot compress"));
+        return err_set(AS_ERR_INTERNAL, "zlib: cannot compress");
     size_t zlen = bound - w->zs.avail_out;
     fwriter *f = &w->f[b->file];
     unsigned char e[BS_ENTRY];
@@ -371,18 +410,108 @@ static int bw_block(seg_writer *w, blockw *b, const unsigned char *p,
     b->rawbytes += len;
     b->nblocks++;
     if (b->index.err)
-        return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
-    return f->err ? fail(w, f->err) : AS_OK;
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    return f->err;
 }
+
+static void *worker_main(void *arg)
+{
+    seg_writer *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (w->qlen == 0 && !w->stop)
+            pthread_cond_wait(&w->not_empty, &w->mu);
+        if (w->qlen == 0) {
+            pthread_mutex_unlock(&w->mu);
+            return NULL;
+        }
+        struct bw_job j = w->queue[w->qhead];
+        w->qhead = (w->qhead + 1) % BW_QUEUE;
+        w->qlen--;
+        int failed = w->werr;
+        pthread_cond_signal(&w->not_full);
+        pthread_mutex_unlock(&w->mu);
+        if (!failed) {
+            int rc = bw_compress(w, j.b, j.data, j.len, j.first, j.count);
+            if (rc) {
+                pthread_mutex_lock(&w->mu);
+                w->werr = rc;
+                snprintf(w->werr_msg, sizeof w->werr_msg, "%s", as_errmsg());
+                pthread_cond_broadcast(&w->not_full);
+                pthread_mutex_unlock(&w->mu);
+            }
+        }
+        mem_free(j.data);
+    }
+}
+
+/* Wait for the worker to finish every queued block; then its error, if
+ * any, becomes the writer's. */
+static int worker_stop(seg_writer *w)
+{
+    if (!w->threaded)
+        return w->err;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->not_empty);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    w->threaded = 0;
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->not_empty);
+    pthread_cond_destroy(&w->not_full);
+    if (w->werr)
+        return fail(w, err_set(w->werr, "%s", w->werr_msg));
+    return w->err;
+}
+
+/* Hand the block data[0..len) (malloc'd, given away) to the worker, or
+ * compress it here. */
+static int bw_submit(seg_writer *w, blockw *b, unsigned char *data,
+                     size_t len, uint32_t first, uint32_t count)
+{
+    if (!w->threaded) {
+        int rc = bw_compress(w, b, data, len, first, count);
+        mem_free(data);
+        return rc ? fail(w, rc) : AS_OK;
+    }
+    pthread_mutex_lock(&w->mu);
+    while (w->qlen == BW_QUEUE && !w->werr)
+        pthread_cond_wait(&w->not_full, &w->mu);
+    if (w->werr) {
+        pthread_mutex_unlock(&w->mu);
+        mem_free(data);
+        return worker_stop(w);
+    }
+    w->queue[(w->qhead + w->qlen) % BW_QUEUE] =
+        (struct bw_job){b, data, len, first, count};
+    w->qlen++;
+    pthread_cond_signal(&w->not_empty);
+    pthread_mutex_unlock(&w->mu);
+    return AS_OK;
+}
+
+/* A copy of p[0..n) for the worker. */
+static unsigned char *dup_block(const unsigned char *p, size_t n)
+{
+    unsigned char *d = mem_alloc(n);
+    if (d)
+        memcpy(d, p, n);
+    return d;
+}
+
 
 static int bw_flush(seg_writer *w, blockw *b)
 {
     if (b->count == 0)
         return w->err;
-    int rc = bw_block(w, b, b->raw.p, b->raw.len, b->first, b->count);
-    buf_clear(&b->raw);
+    /* Give the buffer itself away; start a new one. */
+    unsigned char *data = b->raw.p;
+    size_t len = b->raw.len;
+    uint32_t first = b->first, count = b->count;
+    buf_init(&b->raw);
     b->count = 0;
-    return rc;
+    return bw_submit(w, b, data, len, first, count);
 }
 
 /* Take the records gathered so far (up to BS_DICT bytes) as the store's
@@ -406,8 +535,11 @@ static int bw_set_dict(seg_writer *w, blockw *b)
         size_t end = rd_u32(b->ends.p + 4 * (size_t)r);
         if (end - start < b->target)
             continue;       /* a last, partial block stays open */
-        if (bw_block(w, b, b->raw.p + start, end - start, b->first + rec0,
-                     r + 1 - rec0))
+        unsigned char *data = dup_block(b->raw.p + start, end - start);
+        if (!data)
+            return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
+        if (bw_submit(w, b, data, end - start, b->first + rec0,
+                      r + 1 - rec0))
             return w->err;
         start = end;
         rec0 = r + 1;
@@ -660,12 +792,16 @@ int seg_writer_finish(seg_writer *w, seg_file_info info[SEG_NFILES],
 {
     if (w->err)
         return w->err;
-    uint64_t bs_index[2];
     for (int i = 0; i < 2; i++) {
         if (!w->bw[i].dict_set && bw_set_dict(w, &w->bw[i]))
             return w->err;
         if (bw_flush(w, &w->bw[i]))
             return w->err;
+    }
+    if (worker_stop(w))
+        return w->err;
+    uint64_t bs_index[2];
+    for (int i = 0; i < 2; i++) {
         bs_index[i] = fw_offset(&w->f[w->bw[i].file]);
         fw_write(&w->f[w->bw[i].file], w->bw[i].index.p, w->bw[i].index.len);
     }
