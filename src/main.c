@@ -191,16 +191,17 @@ static const char *grouped(uint64_t v, char *out)
     return out;
 }
 
+/* Binary units, labelled as such (the benchmark reports decimal MB). */
 static const char *human(double bytes, char *out)
 {
     if (bytes < 1024)
         sprintf(out, "%.0f B", bytes);
     else if (bytes < 1024 * 1024)
-        sprintf(out, "%.1f KB", bytes / 1024);
+        sprintf(out, "%.1f KiB", bytes / 1024);
     else if (bytes < 1024.0 * 1024 * 1024)
-        sprintf(out, "%.1f MB", bytes / (1024 * 1024));
+        sprintf(out, "%.1f MiB", bytes / (1024 * 1024));
     else
-        sprintf(out, "%.2f GB", bytes / (1024.0 * 1024 * 1024));
+        sprintf(out, "%.2f GiB", bytes / (1024.0 * 1024 * 1024));
     return out;
 }
 
