@@ -31,6 +31,7 @@ void as_query_opts_init(as_query_opts *o)
     o->b = 0.75;
     o->snippets = 1;
     o->snippet_words = 30;
+    o->count = 1;
 }
 
 size_t as_results_count(const as_results *r)
@@ -208,7 +209,8 @@ int as_search(as_index *ix, const char *query, const as_query_opts *opts,
         rc = err_set(AS_ERR_NOMEM, "out of memory");
         goto out;
     }
-    search_params sp = {opts->k1, opts->b, (uint32_t)k, opts->exact_count};
+    search_params sp = {opts->k1, opts->b, (uint32_t)k, opts->exact_count,
+                        opts->count};
     size_t nhits;
     rc = search_rank(&ix->seg, ix->avgdl, st, nst, &sp, hits, &nhits,
                      &r->total, &r->estimate);

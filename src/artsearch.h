@@ -132,6 +132,10 @@ typedef struct {
     int snippets;           /* 1: make snippets (default 1) */
     uint32_t snippet_words; /* snippet length in words (default 30) */
     int exact_count;        /* 1: count every match even when pruning */
+    int count;              /* 1 (default): as_results_total is exact when
+                               cheap, else estimated; 0: skip the counting
+                               pass (the total is then an estimate unless
+                               nothing was pruned) */
 } as_query_opts;
 
 /* Fill opts with the defaults above. */

@@ -652,6 +652,9 @@ static int cmd_query(int argc, char **argv)
         ui.color = isatty(1) && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
     if (ui.format == FMT_TREC)
         ui.snippets = 0;
+    /* The number of matches is printed only in the text header of a
+     * single query. */
+    qo.count = ui.format == FMT_TEXT && !batch;
     qo.snippets = ui.snippets;
     if (batch && optind < argc)
         return usage_error("query ", "give either --queries FILE or a query "

@@ -253,7 +253,7 @@ int search_rank(const segment *s, double avgdl, const search_term *terms,
     uint64_t sum_df = 0;
     for (size_t i = 0; i < nterms; i++)
         sum_df += terms[i].t.df;
-    if (pruned && sum_df <= EXACT_COUNT_POSTINGS) {
+    if (pruned && p->count && sum_df <= EXACT_COUNT_POSTINGS) {
         /* Cheap enough to count the union exactly with fresh cursors. */
         rc = count_union(s, terms, nterms, ts, total);
         if (rc)

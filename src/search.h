@@ -36,7 +36,8 @@ typedef struct {
 typedef struct {
     double k1, b;
     uint32_t k;             /* hits wanted (offset included) */
-    int exact_count;        /* count every matching document */
+    int exact_count;        /* score every matching document */
+    int count;              /* count the union after pruning when cheap */
 } search_params;
 
 /* Rank: fills hits (capacity p->k, best first) and *nhits; *total is the
