@@ -58,7 +58,7 @@ BENCH_QUERIES ?= ../shared/queries/health-titles.tsv \
                  ../shared/queries/health-descriptions.tsv
 BENCH_ARGS ?=
 
-.PHONY: all test asan deps clean bench bench-quick
+.PHONY: all test asan deps clean bench bench-quick eval
 .SUFFIXES:
 
 all: artsearch
@@ -99,8 +99,23 @@ bench-quick: $(BENCH_BIN)
 	$(BENCH_BIN) --docs 5000 --out quick --fts-every 5 \
 	    --queries bench/quick-queries.tsv
 
-test: $(BIN) $(TEST_BIN)
-	@ARTSEARCH_BIN=$(abspath $(BIN)) tests/run.sh $(TEST_BIN)
+EVAL_BIN = $(BUILD)/eval
+NFCORPUS ?= ../shared/eval/nfcorpus
+
+$(EVAL_BIN): bench/eval.c | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) -lm
+
+# Ranking quality on the NFCorpus dev split (see bench/eval.c).
+eval: $(BIN) $(EVAL_BIN)
+	@test -d $(NFCORPUS) || { echo "eval: $(NFCORPUS) is absent"; exit 0; }
+	$(BIN) build $(NFCORPUS)/corpus.jsonl.gz -o $(BUILD)/nfcorpus-index -q
+	$(BIN) query -i $(BUILD)/nfcorpus-index -n 100 --format trec \
+	    --queries $(NFCORPUS)/dev.queries.tsv > $(BUILD)/nfcorpus-dev.run
+	$(EVAL_BIN) $(NFCORPUS)/dev.qrels $(BUILD)/nfcorpus-dev.run
+
+test: $(BIN) $(TEST_BIN) $(EVAL_BIN)
+	@ARTSEARCH_BIN=$(abspath $(BIN)) ARTSEARCH_EVAL=$(abspath $(EVAL_BIN)) \
+	    tests/run.sh $(TEST_BIN)
 
 asan:
 	$(MAKE) BUILD=build/asan SANITIZE=1 test
