@@ -79,6 +79,7 @@ static int hit_order(const void *a, const void *b)
 typedef struct {
     seg_cursor c;
     double w;           /* qtf * idf */
+    double wk;          /* w * (k1 + 1) */
     double ub;          /* upper bound of w * tfnorm over the postings */
 } term_state;
 
@@ -183,6 +184,7 @@ int search_rank(const segment *s, double avgdl, const search_term *terms,
         if ((rc = seg_cursor_init(&ts[i].c, s, &terms[i].t)))
             goto out;
         ts[i].w = terms[i].qtf * terms[i].idf;
+        ts[i].wk = ts[i].w * (k1 + 1);
         ts[i].ub = ts[i].w * term_bound(&ts[i].c, p, avgdl);
         ord[i] = &ts[i];
     }
@@ -209,7 +211,7 @@ int search_rank(const segment *s, double avgdl, const search_term *terms,
             seg_cursor *c = &ord[i]->c;
             if (c->doc == doc) {
                 double tf = seg_cursor_tf(c);
-                score += ord[i]->w * tf * (k1 + 1) / (tf + K);
+                score += ord[i]->wk * tf / (tf + K);
                 seg_cursor_next(c);
             }
         }
@@ -223,7 +225,7 @@ int search_rank(const segment *s, double avgdl, const search_term *terms,
             seg_cursor *c = &ord[i]->c;
             if (seg_cursor_seek(c, doc) == doc) {
                 double tf = seg_cursor_tf(c);
-                score += ord[i]->w * tf * (k1 + 1) / (tf + K);
+                score += ord[i]->wk * tf / (tf + K);
             }
         }
         (void)complete;

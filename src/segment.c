@@ -68,7 +68,8 @@
  *
  * docs.dt and store.ds - stored documents, in the same blocked layout:
  * a = number of blocks, b = number of documents, c = offset of the block
- * index.  At offset 32: u32 dictionary length L (at most 32 KiB), then L
+ * index.  At offset 32: u32 dictionary length L (at most 32 KiB; 4 KiB
+ * for docs.dt), then L
  * bytes: the store's first records uncompressed, the preset dictionary of
  * every block.  Then the blocks: raw deflate streams (zlib, level 5, fixed
  * Huffman codes for docs.dt so reads build no code tables; no
@@ -113,6 +114,9 @@
  * and 1.55 times faster to compress. */
 #define DS_LEVEL 5
 #define BW_QUEUE 64
+/* docs.dt's dictionary is smaller: each read copies the dictionary into
+ * zlib's window, and a result list reads ten title blocks. */
+#define DT_DICT (4 * 1024)
 
 const char *const seg_file_names[SEG_NFILES] = {
     "terms.lex", "postings.pst", "positions.pos", "norms.nrm", "docs.dt",
@@ -239,6 +243,7 @@ static void fw_abort(fwriter *w)
 typedef struct {
     int file;               /* SEG_DT or SEG_DS */
     size_t target;          /* uncompressed bytes per block */
+    size_t dict_max;        /* dictionary size */
     buf raw, z, index, dict;
     int dict_set;
     buf ends;               /* u32 record end offsets in raw, before the
@@ -318,8 +323,10 @@ int seg_writer_new(const char *dir, seg_writer **out)
         buf_init(bufs[i]);
     w->bw[0].file = SEG_DT;
     w->bw[0].target = DT_BLOCK;
+    w->bw[0].dict_max = DT_DICT;
     w->bw[1].file = SEG_DS;
     w->bw[1].target = DS_BLOCK;
+    w->bw[1].dict_max = BS_DICT;
     for (int i = 0; i < SEG_NFILES; i++)
         w->f[i].fd = -1;
     for (int i = 0; i < SEG_NFILES; i++) {
@@ -527,7 +534,7 @@ static int bw_flush(seg_writer *w, blockw *b)
  * records as ordinary blocks, keeping the last partial one open. */
 static int bw_set_dict(seg_writer *w, blockw *b)
 {
-    size_t n = b->raw.len < BS_DICT ? b->raw.len : BS_DICT;
+    size_t n = b->raw.len < b->dict_max ? b->raw.len : b->dict_max;
     buf_append(&b->dict, b->raw.p, n);
     unsigned char t[4];
     wr_u32(t, (uint32_t)n);
@@ -582,7 +589,7 @@ static int bw_add(seg_writer *w, blockw *b, uint32_t doc_id, const char *a,
     if (b->raw.err || b->ends.err)
         return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
     if (!b->dict_set) {
-        if (b->raw.len >= BS_DICT)
+        if (b->raw.len >= b->dict_max)
             return bw_set_dict(w, b);
     } else if (b->raw.len >= b->target && bw_flush(w, b)) {
         return w->err;
@@ -1215,7 +1222,7 @@ int seg_cursor_init(seg_cursor *c, const segment *s, const seg_term *t)
     return AS_OK;
 }
 
-uint32_t seg_cursor_next(seg_cursor *c)
+uint32_t seg_cursor_next_block(seg_cursor *c)
 {
     if (c->doc == SEG_DOC_END)
         return SEG_DOC_END;

@@ -118,7 +118,14 @@ typedef struct {
 int seg_cursor_init(seg_cursor *c, const segment *s, const seg_term *t);
 /* Move to the first doc >= target (SEG_DOC_END when none). */
 uint32_t seg_cursor_seek(seg_cursor *c, uint32_t target);
-uint32_t seg_cursor_next(seg_cursor *c);
+uint32_t seg_cursor_next_block(seg_cursor *c);
+/* The next doc (SEG_DOC_END when done); inline within a block. */
+static inline uint32_t seg_cursor_next(seg_cursor *c)
+{
+    if (c->doc != SEG_DOC_END && c->i + 1 < c->n)
+        return c->doc = c->docs[++c->i];
+    return seg_cursor_next_block(c);
+}
 static inline uint32_t seg_cursor_tf(const seg_cursor *c)
 {
     return c->tfs[c->i];
