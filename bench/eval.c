@@ -46,6 +46,15 @@ static void push(rows *r, const char *q, const char *doc, double score,
     r->v[r->n++] = (row){strdup(q), strdup(doc), score, grade};
 }
 
+static void free_rows(rows *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->v[i].q);
+        free(r->v[i].doc);
+    }
+    free(r->v);
+}
+
 static int load(const char *path, rows *r, int run)
 {
     FILE *f = fopen(path, "r");
@@ -124,8 +133,11 @@ int main(int argc, char **argv)
         return 2;
     }
     rows qr = {0}, run = {0};
-    if (load(argv[1], &qr, 0) || load(argv[2], &run, 1))
+    if (load(argv[1], &qr, 0) || load(argv[2], &run, 1)) {
+        free_rows(&qr);
+        free_rows(&run);
         return 2;
+    }
     qsort(qr.v, qr.n, sizeof *qr.v, qrel_order);
     qsort(run.v, run.n, sizeof *run.v, run_order);
     double sum_ndcg = 0, sum_mrr = 0, sum_r10 = 0, sum_r100 = 0;
@@ -181,6 +193,8 @@ int main(int argc, char **argv)
     }
     if (judged == 0) {
         fprintf(stderr, "eval: no judged queries in %s\n", argv[1]);
+        free_rows(&qr);
+        free_rows(&run);
         return 1;
     }
     double n = with_run ? (double)with_run : 1;
@@ -191,5 +205,7 @@ int main(int argc, char **argv)
     printf("MRR@10           %.4f\n", sum_mrr / n);
     printf("Recall@10        %.4f\n", sum_r10 / n);
     printf("Recall@100       %.4f\n", sum_r100 / n);
+    free_rows(&qr);
+    free_rows(&run);
     return 0;
 }

@@ -308,11 +308,9 @@ static int fail(seg_writer *w, int rc)
 static void *worker_main(void *arg);
 static int worker_stop(seg_writer *w);
 
-int seg_writer_new(const char *dir, seg_writer **out)
+/* Apply fn to every buffer the writer owns (one list for init and free). */
+static void each_buf(seg_writer *w, void (*fn)(buf *))
 {
-    seg_writer *w = mem_calloc(1, sizeof *w);
-    if (!w)
-        return err_set(AS_ERR_NOMEM, "out of memory");
     buf *bufs[] = {&w->bw[0].raw, &w->bw[0].z, &w->bw[0].index,
                    &w->bw[0].dict, &w->bw[0].ends, &w->bw[1].raw,
                    &w->bw[1].z, &w->bw[1].index, &w->bw[1].dict,
@@ -320,7 +318,15 @@ int seg_writer_new(const char *dir, seg_writer **out)
                    &w->prev_term, &w->blocks, &w->skips, &w->lexblock,
                    &w->lexindex};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
-        buf_init(bufs[i]);
+        fn(bufs[i]);
+}
+
+int seg_writer_new(const char *dir, seg_writer **out)
+{
+    seg_writer *w = mem_calloc(1, sizeof *w);
+    if (!w)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    each_buf(w, buf_init);
     w->bw[0].file = SEG_DT;
     w->bw[0].target = DT_BLOCK;
     w->bw[0].dict_max = DT_DICT;
@@ -360,14 +366,7 @@ void seg_writer_free(seg_writer *w)
     worker_stop(w);
     for (int i = 0; i < w->opened; i++)
         fw_abort(&w->f[i]);
-    buf *bufs[] = {&w->bw[0].raw, &w->bw[0].z, &w->bw[0].index,
-                   &w->bw[0].dict, &w->bw[0].ends, &w->bw[1].raw,
-                   &w->bw[1].z, &w->bw[1].index, &w->bw[1].dict,
-                   &w->bw[1].ends, &w->term,
-                   &w->prev_term, &w->blocks, &w->skips, &w->lexblock,
-                   &w->lexindex};
-    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
-        buf_free(bufs[i]);
+    each_buf(w, buf_free);
     if (w->zs_ready)
         deflateEnd(&w->zs);
     mem_free(w->dl);
