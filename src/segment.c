@@ -535,13 +535,13 @@ static int bw_set_dict(seg_writer *w, blockw *b)
 {
     size_t n = b->raw.len < b->dict_max ? b->raw.len : b->dict_max;
     buf_append(&b->dict, b->raw.p, n);
+    if (b->dict.err)
+        return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
     unsigned char t[4];
     wr_u32(t, (uint32_t)n);
     fw_write(&w->f[b->file], t, 4);
     fw_write(&w->f[b->file], b->dict.p, n);
     b->dict_set = 1;
-    if (b->dict.err)
-        return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
     uint32_t nrec = (uint32_t)(b->ends.len / 4);
     size_t start = 0;
     uint32_t rec0 = 0;
