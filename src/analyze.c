@@ -127,11 +127,6 @@ const char *analyzer_language(const analyzer *a)
     return a->language;
 }
 
-int analyzer_stopwords(const analyzer *a)
-{
-    return a->stopwords;
-}
-
 static void cache_clear(stem_cache *c)
 {
     if (c->slots)

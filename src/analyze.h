@@ -52,7 +52,6 @@ typedef struct analyzer analyzer;
 int analyzer_new(const char *language, int stopwords, analyzer **out);
 void analyzer_free(analyzer *a);
 const char *analyzer_language(const analyzer *a);
-int analyzer_stopwords(const analyzer *a);
 
 /* Analyze text[0..len).  Positions start at *pos; on return *pos is one
  * past the last position used.  Returns 0, a callback's nonzero value, or

@@ -31,6 +31,7 @@
 #include <stddef.h>
 
 #include "artsearch.h"
+#include "buf.h"
 
 #define CORPUS_MAX_TITLE 512
 
@@ -60,7 +61,6 @@ int corpus_read(const char *path, const corpus_opts *o, corpus_doc_fn fn,
 
 /* Exposed for tests: parse HTML into title and body text (both
  * NUL-terminated buffers owned by the caller afterwards). */
-#include "buf.h"
 int corpus_parse_html(const char *s, size_t n, buf *title, buf *body);
 /* Replace invalid UTF-8 in s[0..n) by U+FFFD into out; returns how many
  * sequences were replaced (0: out is untouched). */

@@ -216,19 +216,15 @@ int search_rank(const segment *s, double avgdl, const search_term *terms,
             }
         }
         /* Non-essential terms, best bound first, while they can matter. */
-        int complete = 1;
         for (size_t i = first_essential; i-- > 0;) {
-            if (!p->exact_count && score + prefix[i + 1] <= theta) {
-                complete = 0;
+            if (!p->exact_count && score + prefix[i + 1] <= theta)
                 break;
-            }
             seg_cursor *c = &ord[i]->c;
             if (seg_cursor_seek(c, doc) == doc) {
                 double tf = seg_cursor_tf(c);
                 score += ord[i]->wk * tf / (tf + K);
             }
         }
-        (void)complete;
         matched++;
         if (hp.n < hp.cap || score > theta) {
             heap_push(&hp, doc, score);
