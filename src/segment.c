@@ -1392,6 +1392,7 @@ static int bs_find(const segment *s, int i, uint32_t doc,
 {
     int file = i ? SEG_DS : SEG_DT;
     uint64_t lo = 0, hi = s->bs_blocks[i];
+    *entry = s->bs_index[i];
     if (hi == 0)
         return corrupt(s, file, "no blocks");
     while (hi - lo > 1) {
@@ -1409,6 +1410,17 @@ static int bs_find(const segment *s, int i, uint32_t doc,
     return AS_OK;
 }
 
+/* Document doc's record in store i, inflated into out. */
+static int bs_get(const segment *s, int i, uint32_t doc, buf *out,
+                  const char **f, size_t *fl)
+{
+    const unsigned char *e;
+    int rc = bs_find(s, i, doc, &e);
+    if (rc)
+        return rc;
+    return bs_read(s, i, e, doc - rd_u32(e + 16), out, f, fl);
+}
+
 int seg_doc_get(const segment *s, uint32_t doc, buf *meta, buf *text,
                 seg_doc *d)
 {
@@ -1416,12 +1428,9 @@ int seg_doc_get(const segment *s, uint32_t doc, buf *meta, buf *text,
     d->text = "";
     if (doc >= s->ndocs)
         return corrupt(s, SEG_DT, "document number out of range");
-    const unsigned char *e;
     const char *f[2];
     size_t fl[2];
-    int rc = bs_find(s, 0, doc, &e);
-    if (rc == AS_OK)
-        rc = bs_read(s, 0, e, doc - rd_u32(e + 16), meta, f, fl);
+    int rc = bs_get(s, 0, doc, meta, f, fl);
     if (rc)
         return rc;
     d->id = f[0];
@@ -1430,10 +1439,7 @@ int seg_doc_get(const segment *s, uint32_t doc, buf *meta, buf *text,
     d->title_len = fl[1];
     if (!text)
         return AS_OK;
-    rc = bs_find(s, 1, doc, &e);
-    if (rc == AS_OK)
-        rc = bs_read(s, 1, e, doc - rd_u32(e + 16), text, f, fl);
-    if (rc)
+    if ((rc = bs_get(s, 1, doc, text, f, fl)))
         return rc;
     d->text = f[0];
     d->text_len = fl[0];

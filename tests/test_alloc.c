@@ -7,14 +7,13 @@
 #include "artsearch.h"
 #include "mem.h"
 
-static char *tmp;
 
 static int setup(void **state)
 {
     (void)state;
-    tmp = tu_tmpdir();
+    tu_group_setup(state);
     char dir[4300];
-    snprintf(dir, sizeof dir, "%s/corpus", tmp);
+    snprintf(dir, sizeof dir, "%s/corpus", tu_group_dir);
     assert_int_equal(mkdir(dir, 0755), 0);
     tu_writef(dir, "a.txt", "Leg cramps at night\nStretch the calf. Cramps "
                             "wake you; magnesium and potassium.\n");
@@ -29,20 +28,13 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tu_rmrf(tmp);
-    free(tmp);
-    return 0;
-}
 
 static void test_build_fails_cleanly(void **state)
 {
     (void)state;
     char corpus[4300], ix[4300];
-    snprintf(corpus, sizeof corpus, "%s/corpus", tmp);
-    snprintf(ix, sizeof ix, "%s/ix", tmp);
+    snprintf(corpus, sizeof corpus, "%s/corpus", tu_group_dir);
+    snprintf(ix, sizeof ix, "%s/ix", tu_group_dir);
     as_build_opts o = {0};
     o.memory = 1 << 20;
     /* A good index first, and the number of allocations of a build. */
@@ -70,7 +62,7 @@ static void test_query_fails_cleanly(void **state)
 {
     (void)state;
     char ix[4300];
-    snprintf(ix, sizeof ix, "%s/ix", tmp);
+    snprintf(ix, sizeof ix, "%s/ix", tu_group_dir);
     as_index *x;
     assert_int_equal(as_index_open(ix, &x), AS_OK);
     as_results *r;
@@ -117,5 +109,6 @@ int main(void)
         cmocka_unit_test(test_build_fails_cleanly),
         cmocka_unit_test(test_query_fails_cleanly),
     };
-    return cmocka_run_group_tests_name("alloc", tests, setup, teardown);
+    return cmocka_run_group_tests_name("alloc", tests, setup,
+                                       tu_group_teardown);
 }

@@ -10,7 +10,6 @@
 #include "index.h"
 #include "segment.h"
 
-static char *tmp;               /* folder for this group */
 static char corpus_path[4300];
 
 /* ---- A generated corpus ------------------------------------------------- */
@@ -64,19 +63,12 @@ static void make_corpus(const char *path)
 static int setup(void **state)
 {
     (void)state;
-    tmp = tu_tmpdir();
-    snprintf(corpus_path, sizeof corpus_path, "%s/gen.jsonl.gz", tmp);
+    tu_group_setup(state);
+    snprintf(corpus_path, sizeof corpus_path, "%s/gen.jsonl.gz", tu_group_dir);
     make_corpus(corpus_path);
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tu_rmrf(tmp);
-    free(tmp);
-    return 0;
-}
 
 static void build(const char *dir, size_t memory, as_build_report *rep)
 {
@@ -216,7 +208,7 @@ static void test_round_trip(void **state)
     naive nv;
     naive_invert(&nv);
     char dir[4300];
-    snprintf(dir, sizeof dir, "%s/one", tmp);
+    snprintf(dir, sizeof dir, "%s/one", tu_group_dir);
     as_build_report rep;
     build(dir, 0, &rep);
     assert_int_equal(rep.docs, NDOCS);
@@ -224,7 +216,7 @@ static void test_round_trip(void **state)
     compare_with_naive(dir, &nv);
 
     /* A tiny memory budget forces several runs; the result is the same. */
-    snprintf(dir, sizeof dir, "%s/many", tmp);
+    snprintf(dir, sizeof dir, "%s/many", tu_group_dir);
     build(dir, 256 * 1024, &rep);
     assert_true(rep.runs > 3);
     compare_with_naive(dir, &nv);
@@ -289,7 +281,7 @@ static void test_lexicon_lookups(void **state)
 {
     (void)state;
     char dir[4300];
-    snprintf(dir, sizeof dir, "%s/one", tmp);
+    snprintf(dir, sizeof dir, "%s/one", tu_group_dir);
     as_index *ix;
     assert_int_equal(as_index_open(dir, &ix), AS_OK);
     lookup_all l = {&ix->seg, 0};
@@ -309,7 +301,7 @@ static void test_stored_documents(void **state)
 {
     (void)state;
     char dir[4300];
-    snprintf(dir, sizeof dir, "%s/one", tmp);
+    snprintf(dir, sizeof dir, "%s/one", tu_group_dir);
     as_index *ix;
     assert_int_equal(as_index_open(dir, &ix), AS_OK);
     buf b, t;
@@ -346,8 +338,8 @@ static void test_failed_build_keeps_old_index(void **state)
 {
     (void)state;
     char dir[4300], empty[4300], p[4400];
-    snprintf(dir, sizeof dir, "%s/keep", tmp);
-    snprintf(empty, sizeof empty, "%s/emptycorpus", tmp);
+    snprintf(dir, sizeof dir, "%s/keep", tu_group_dir);
+    snprintf(empty, sizeof empty, "%s/emptycorpus", tu_group_dir);
     assert_int_equal(mkdir(empty, 0755), 0);
     as_build_report rep;
     build(dir, 0, &rep);
@@ -437,8 +429,8 @@ static void test_flipped_bytes(void **state)
 {
     (void)state;
     char good[4300], bad[4300];
-    snprintf(good, sizeof good, "%s/one", tmp);
-    snprintf(bad, sizeof bad, "%s/flipped", tmp);
+    snprintf(good, sizeof good, "%s/one", tu_group_dir);
+    snprintf(bad, sizeof bad, "%s/flipped", tu_group_dir);
     for (int f = 0; f < SEG_NFILES; f++) {
         for (int k = 0; k < 24; k++) {
             copy_dir(good, bad);
@@ -490,8 +482,8 @@ static void test_truncated_and_deleted(void **state)
 {
     (void)state;
     char good[4300], bad[4300];
-    snprintf(good, sizeof good, "%s/one", tmp);
-    snprintf(bad, sizeof bad, "%s/cut", tmp);
+    snprintf(good, sizeof good, "%s/one", tu_group_dir);
+    snprintf(bad, sizeof bad, "%s/cut", tu_group_dir);
     const char *bin = tu_bin();
     for (int f = 0; f <= SEG_NFILES; f++) {
         const char *name = f < SEG_NFILES ? seg_file_names[f] : "MANIFEST";
@@ -533,5 +525,6 @@ int main(void)
         cmocka_unit_test(test_flipped_bytes),
         cmocka_unit_test(test_truncated_and_deleted),
     };
-    return cmocka_run_group_tests_name("index", tests, setup, teardown);
+    return cmocka_run_group_tests_name("index", tests, setup,
+                                       tu_group_teardown);
 }

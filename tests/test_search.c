@@ -6,14 +6,13 @@
 
 #include "artsearch.h"
 
-static char *tmp;
 
 static as_index *build_index(const char *name, const char *const *docs,
                              size_t n)
 {
     char dir[4300], ix[4300];
-    snprintf(dir, sizeof dir, "%s/%s", tmp, name);
-    snprintf(ix, sizeof ix, "%s/%s.ix", tmp, name);
+    snprintf(dir, sizeof dir, "%s/%s", tu_group_dir, name);
+    snprintf(ix, sizeof ix, "%s/%s.ix", tu_group_dir, name);
     assert_int_equal(mkdir(dir, 0755), 0);
     for (size_t i = 0; i < n; i++) {
         char file[64];
@@ -29,20 +28,6 @@ static as_index *build_index(const char *name, const char *const *docs,
     return x;
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    tmp = tu_tmpdir();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tu_rmrf(tmp);
-    free(tmp);
-    return 0;
-}
 
 /* Three documents, no stemming.  Lengths count title words too:
  *   d000 "a" / "cramp cramp leg"          -> length 4, tf(cramp) = 2
@@ -230,5 +215,6 @@ int main(void)
         cmocka_unit_test(test_bad_queries),
         cmocka_unit_test(test_pruning_is_exact),
     };
-    return cmocka_run_group_tests_name("search", tests, setup, teardown);
+    return cmocka_run_group_tests_name("search", tests, tu_group_setup,
+                                       tu_group_teardown);
 }

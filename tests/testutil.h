@@ -83,6 +83,27 @@ static inline int tu_run(char **out, int merge, const char *fmt, ...)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* A temporary folder for a whole test group: tu_group_dir is set by
+ * tu_group_setup and removed by tu_group_teardown (cmocka group fixtures,
+ * or called from a group's own). */
+static char *tu_group_dir;
+
+static inline int tu_group_setup(void **state)
+{
+    (void)state;
+    tu_group_dir = tu_tmpdir();
+    return 0;
+}
+
+static inline int tu_group_teardown(void **state)
+{
+    (void)state;
+    tu_rmrf(tu_group_dir);
+    free(tu_group_dir);
+    tu_group_dir = NULL;
+    return 0;
+}
+
 /* Path of the built artsearch binary (set by `make test`). */
 static inline const char *tu_bin(void)
 {
