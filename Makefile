@@ -42,7 +42,7 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
 LIB_SRC = src/err.c src/mem.c src/buf.c src/codec.c src/analyze.c \
           src/corpus.c src/invert.c src/segment.c src/index.c src/search.c \
-          src/snippet.c src/api.c
+          src/snippet.c src/query.c src/api.c
 LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 LIB = $(BUILD)/libartsearch.a
 BIN = $(BUILD)/artsearch

@@ -33,6 +33,7 @@ struct analyzer {
     struct sb_stemmer *stemmer;    /* NULL for "none" */
     stem_cache cache;
     const unsigned char *stem_first; /* see analyzer_stem_filter */
+    int no_stem;                    /* see analyzer_set_stemming */
     buf fold;                       /* scratch: the folded word */
     buf joined;                     /* scratch: a hyphen compound glued */
 };
@@ -114,6 +115,11 @@ void analyzer_free(analyzer *a)
 void analyzer_stem_filter(analyzer *a, const unsigned char *first)
 {
     a->stem_first = first;
+}
+
+void analyzer_set_stemming(analyzer *a, int on)
+{
+    a->no_stem = !on;
 }
 
 int analyzer_suffix_only(const analyzer *a)
@@ -331,7 +337,7 @@ static int emit(analyzer *a, const unsigned char *w, size_t n, uint32_t pos,
     if (a->stopwords && is_stopword((const char *)w, n))
         return 0;
     an_token t = {(const char *)w, (uint32_t)n, pos, start, end};
-    if (a->stemmer && (!a->stem_first || a->stem_first[w[0]]) &&
+    if (a->stemmer && !a->no_stem && (!a->stem_first || a->stem_first[w[0]]) &&
         has_letter(w, n)) {
         const char *st;
         size_t sl;

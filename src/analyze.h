@@ -65,6 +65,9 @@ int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
  * term.  Only valid for stemmers that change word endings alone
  * (analyzer_suffix_only); NULL turns the filter off. */
 void analyzer_stem_filter(analyzer *a, const unsigned char *first);
+/* Stemming on (the default) or off: a query's prefix (preg*) is matched
+ * against index terms folded but not stemmed. */
+void analyzer_set_stemming(analyzer *a, int on);
 /* 1 if the stemmer never changes the first byte of a word (English). */
 int analyzer_suffix_only(const analyzer *a);
 

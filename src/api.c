@@ -8,18 +8,20 @@
 #include "err.h"
 #include "index.h"
 #include "mem.h"
+#include "query.h"
 #include "search.h"
 #include "snippet.h"
 
 #define MAX_QUERY_BYTES 65536
-#define MAX_QUERY_TERMS 1000
+#define MAX_QUERY_TERMS QUERY_MAX_TERMS
 
 struct as_results {
     as_hit *hits;
     size_t n;
     uint64_t total;
     int estimate;
-    buf strings;            /* ids, titles, snippets */
+    buf strings;            /* ids, titles, snippets, explanations */
+    buf notice;
     buf spans;              /* as_span arrays */
 };
 
@@ -32,6 +34,13 @@ void as_query_opts_init(as_query_opts *o)
     o->snippets = 1;
     o->snippet_words = 30;
     o->count = 1;
+    o->title_weight = AS_DEFAULT_TITLE_WEIGHT;
+    o->title_b = AS_DEFAULT_TITLE_B;
+}
+
+const char *as_results_notice(const as_results *r)
+{
+    return r && r->notice.len ? (const char *)r->notice.p : NULL;
 }
 
 size_t as_results_count(const as_results *r)
@@ -58,115 +67,98 @@ void as_results_free(as_results *r)
     mem_free(r->hits);
     buf_free(&r->strings);
     buf_free(&r->spans);
+    buf_free(&r->notice);
     mem_free(r);
 }
 
-/* The analyzed query: distinct terms with their counts. */
-typedef struct {
-    buf text;               /* term bytes */
-    uint32_t off[MAX_QUERY_TERMS], len[MAX_QUERY_TERMS], qtf[MAX_QUERY_TERMS];
-    size_t n, tokens;
-    int too_many;
-} query_terms;
-
-static int on_query_token(void *ctx, const an_token *t)
-{
-    query_terms *q = ctx;
-    if (++q->tokens > MAX_QUERY_TERMS) {
-        q->too_many = 1;
-        return AS_ERR_TOOLONG;
-    }
-    for (size_t i = 0; i < q->n; i++)
-        if (q->len[i] == t->len &&
-            memcmp(q->text.p + q->off[i], t->term, t->len) == 0) {
-            q->qtf[i]++;
-            return 0;
-        }
-    q->off[q->n] = (uint32_t)q->text.len;
-    q->len[q->n] = t->len;
-    q->qtf[q->n] = 1;
-    q->n++;
-    buf_append(&q->text, t->term, t->len);
-    return q->text.err ? AS_ERR_NOMEM : 0;
-}
-
 /* Check a query's size and that it is not blank. */
-static int check_query(const char *query, size_t *qlen)
+static int check_query(const char *text, size_t *qlen)
 {
-    if (!query)
+    if (!text)
         return err_set(AS_ERR_USAGE, "no query");
-    *qlen = strlen(query);
+    *qlen = strlen(text);
     if (*qlen > MAX_QUERY_BYTES)
         return err_set(AS_ERR_TOOLONG, "query of %zu bytes; the limit is "
                        "%d bytes", *qlen, MAX_QUERY_BYTES);
     for (size_t i = 0; i < *qlen; i++)
-        if (!strchr(" \t\r\n\f\v", query[i]))
+        if (!strchr(" \t\r\n\f\v", text[i]))
             return AS_OK;
     return err_set(AS_ERR_USAGE, "empty query");
 }
 
-/* Analyze the query and look its terms up: st gets the terms found (room
- * for q->n). */
-static int prepare(as_index *ix, analyzer *an, const char *query,
-                   size_t qlen, query_terms *q, search_term **st,
-                   size_t *nst)
+static void params_init(const as_index *ix, const as_query_opts *o,
+                        search_params *sp)
 {
-    uint32_t pos = 0;
-    int rc = analyzer_run(an, query, qlen, &pos, on_query_token, q);
-    if (q->too_many)
-        return err_set(AS_ERR_TOOLONG, "query of more than %d terms",
-                       MAX_QUERY_TERMS);
-    if (rc)
-        return err_set(AS_ERR_NOMEM, "out of memory");
-    *st = mem_calloc(q->n ? q->n : 1, sizeof **st);
-    if (!*st)
-        return err_set(AS_ERR_NOMEM, "out of memory");
-    *nst = 0;
-    for (size_t i = 0; i < q->n; i++) {
-        seg_term t;
-        int lr = seg_lookup(&ix->seg, (const char *)q->text.p + q->off[i],
-                            q->len[i], &t);
-        if (lr == AS_ERR_NOTFOUND)
-            continue;
-        if (lr)
-            return lr;
-        search_term *x = &(*st)[(*nst)++];
-        x->t = t;
-        x->qtf = q->qtf[i];
-        x->idf = search_idf(ix->docs, t.df);
-    }
-    return AS_OK;
+    memset(sp, 0, sizeof *sp);
+    sp->docs = ix->docs;
+    sp->avgdl = ix->avgdl;
+    sp->avgtl = ix->docs ? (double)ix->seg.title_total / (double)ix->docs
+                         : 1;
+    sp->k1 = o->k1;
+    sp->b = o->b;
+    sp->title_weight = o->title_weight;
+    sp->title_b = o->title_b;
+    sp->k = o->k + o->offset;
+    sp->exact_count = o->exact_count;
+    sp->count = o->count;
 }
 
-int as_count(as_index *ix, const char *query, uint64_t *count)
+/* Parse the query and prepare it against the index. */
+static int prepare(as_index *ix, analyzer *an, const char *text,
+                   const search_params *sp, search_plan **pl, buf *notice)
 {
-    *count = 0;
-    size_t qlen;
-    int rc = check_query(query, &qlen);
+    size_t qlen = 0;
+    int rc = check_query(text, &qlen);
     if (rc)
         return rc;
-    analyzer *an = NULL;
-    if ((rc = index_analyzer_get(ix, &an)))
+    query *q = NULL;
+    if ((rc = query_parse(an, text, qlen, &q)))
         return rc;
-    query_terms *q = mem_calloc(1, sizeof *q);
-    search_term *st = NULL;
-    size_t nst = 0;
-    if (!q) {
-        rc = err_set(AS_ERR_NOMEM, "out of memory");
-    } else {
-        buf_init(&q->text);
-        rc = prepare(ix, an, query, qlen, q, &st, &nst);
-        if (rc == AS_OK)
-            rc = search_count(&ix->seg, st, nst, count);
-        buf_free(&q->text);
-    }
-    index_analyzer_put(ix, an);
-    mem_free(q);
-    mem_free(st);
+    rc = search_plan_new(&ix->seg, q, sp, pl, notice);
+    query_free(q);
     return rc;
 }
 
-int as_search(as_index *ix, const char *query, const as_query_opts *opts,
+int as_count(as_index *ix, const char *text, uint64_t *count)
+{
+    *count = 0;
+    analyzer *an = NULL;
+    int rc = index_analyzer_get(ix, &an);
+    if (rc)
+        return rc;
+    as_query_opts o;
+    as_query_opts_init(&o);
+    search_params sp;
+    params_init(ix, &o, &sp);
+    search_plan *pl = NULL;
+    rc = prepare(ix, an, text, &sp, &pl, NULL);
+    index_analyzer_put(ix, an);
+    if (rc == AS_OK)
+        rc = search_count(pl, count);
+    search_plan_free(pl);
+    return rc;
+}
+
+/* The distinct terms to highlight. */
+typedef struct {
+    const char *terms[MAX_QUERY_TERMS];
+    uint32_t lens[MAX_QUERY_TERMS];
+    size_t n;
+} hl_terms;
+
+static void add_hl(void *ctx, const char *t, size_t len)
+{
+    hl_terms *h = ctx;
+    for (size_t i = 0; i < h->n; i++)
+        if (h->lens[i] == len && memcmp(h->terms[i], t, len) == 0)
+            return;
+    if (h->n < MAX_QUERY_TERMS) {
+        h->terms[h->n] = t;
+        h->lens[h->n++] = (uint32_t)len;
+    }
+}
+
+int as_search(as_index *ix, const char *text, const as_query_opts *opts,
               as_results **out)
 {
     *out = NULL;
@@ -175,69 +167,67 @@ int as_search(as_index *ix, const char *query, const as_query_opts *opts,
         as_query_opts_init(&defaults);
         opts = &defaults;
     }
-    size_t qlen;
-    int rc = check_query(query, &qlen);
-    if (rc)
-        return rc;
     if (!(opts->k1 >= 0 && opts->k1 <= 100) ||
-        !(opts->b >= 0 && opts->b <= 1))
-        return err_set(AS_ERR_USAGE, "k1 must be in [0, 100] and b in "
-                       "[0, 1]");
+        !(opts->b >= 0 && opts->b <= 1) ||
+        !(opts->title_weight >= 0 && opts->title_weight <= 100) ||
+        !(opts->title_b >= 0 && opts->title_b <= 1))
+        return err_set(AS_ERR_USAGE, "k1 and the title weight must be in "
+                       "[0, 100], b and the title b in [0, 1]");
     if ((uint64_t)opts->k + opts->offset > 1000000)
         return err_set(AS_ERR_USAGE, "at most 1,000,000 hits (k + offset)");
 
     analyzer *an = NULL;
-    if ((rc = index_analyzer_get(ix, &an)))
+    int rc = index_analyzer_get(ix, &an);
+    if (rc)
         return rc;
-    query_terms *q = mem_calloc(1, sizeof *q);
     as_results *r = mem_calloc(1, sizeof *r);
-    search_term *st = NULL;
+    hl_terms *hl = mem_calloc(1, sizeof *hl);
+    search_plan *pl = NULL;
     search_hit *hits = NULL;
-    if (!q || !r) {
+    size_t (*offs)[5] = NULL;
+    size_t *nspans = NULL;
+    buf meta, doc, snip, spans, expl;
+    buf_init(&meta);
+    buf_init(&doc);
+    buf_init(&snip);
+    buf_init(&spans);
+    buf_init(&expl);
+    if (!r || !hl) {
         rc = err_set(AS_ERR_NOMEM, "out of memory");
         goto out;
     }
-    buf_init(&q->text);
     buf_init(&r->strings);
     buf_init(&r->spans);
-    size_t nst = 0;
-    if ((rc = prepare(ix, an, query, qlen, q, &st, &nst)))
+    buf_init(&r->notice);
+    search_params sp;
+    params_init(ix, opts, &sp);
+    if ((rc = prepare(ix, an, text, &sp, &pl, &r->notice)))
         goto out;
+    buf_putc(&r->notice, 0);
+    r->notice.len--;
     size_t k = (size_t)opts->k + opts->offset;
     hits = mem_calloc(k ? k : 1, sizeof *hits);
     if (!hits) {
         rc = err_set(AS_ERR_NOMEM, "out of memory");
         goto out;
     }
-    search_params sp = {opts->k1, opts->b, (uint32_t)k, opts->exact_count,
-                        opts->count};
     size_t nhits;
-    rc = search_rank(&ix->seg, ix->avgdl, st, nst, &sp, hits, &nhits,
-                     &r->total, &r->estimate);
+    rc = search_rank(pl, &sp, hits, &nhits, &r->total, &r->estimate);
     if (rc)
         goto out;
     size_t from = opts->offset < nhits ? opts->offset : nhits;
     r->n = nhits - from;
     r->hits = mem_calloc(r->n ? r->n : 1, sizeof *r->hits);
-    if (!r->hits) {
+    /* Fetch stored fields; record offsets, fix pointers at the end since
+     * the buffers may move as they grow. */
+    offs = mem_calloc(r->n ? r->n : 1, sizeof *offs);
+    nspans = mem_calloc(r->n ? r->n : 1, sizeof *nspans);
+    if (!r->hits || !offs || !nspans) {
         rc = err_set(AS_ERR_NOMEM, "out of memory");
         goto out;
     }
-    /* Fetch stored fields; record offsets, fix pointers at the end since
-     * the buffers may move as they grow. */
-    size_t (*offs)[4] = mem_calloc(r->n ? r->n : 1, sizeof *offs);
-    size_t *nspans = mem_calloc(r->n ? r->n : 1, sizeof *nspans);
-    const char *terms[MAX_QUERY_TERMS];
-    for (size_t i = 0; i < q->n; i++)
-        terms[i] = (const char *)q->text.p + q->off[i];
-    snippet_query sq = {terms, q->len, q->n};
-    buf meta, doc, snip, spans;
-    buf_init(&meta);
-    buf_init(&doc);
-    buf_init(&snip);
-    buf_init(&spans);
-    if (!offs || !nspans)
-        rc = err_set(AS_ERR_NOMEM, "out of memory");
+    search_plan_terms(pl, add_hl, hl);
+    snippet_query sq = {hl->terms, hl->lens, hl->n};
     for (size_t i = 0; i < r->n && rc == AS_OK; i++) {
         const search_hit *h = &hits[from + i];
         seg_doc d;
@@ -266,6 +256,14 @@ int as_search(as_index *ix, const char *query, const as_query_opts *opts,
             nspans[i] = spans.len / sizeof(as_span);
             buf_append(&r->spans, spans.p, spans.len);
         }
+        if (opts->explain) {
+            buf_clear(&expl);
+            if ((rc = search_explain(pl, &sp, h->doc, &expl)))
+                break;
+            offs[i][4] = r->strings.len;
+            buf_append(&r->strings, expl.p, expl.len);
+            buf_putc(&r->strings, 0);
+        }
         if (r->strings.err || r->spans.err)
             rc = err_set(AS_ERR_NOMEM, "out of memory");
     }
@@ -280,21 +278,24 @@ int as_search(as_index *ix, const char *query, const as_query_opts *opts,
                     nspans[i] ? (const as_span *)(r->spans.p + offs[i][3])
                               : NULL;
             }
+            if (opts->explain)
+                r->hits[i].explain = (const char *)r->strings.p + offs[i][4];
         }
     }
+out:
+    index_analyzer_put(ix, an);
     buf_free(&meta);
     buf_free(&doc);
     buf_free(&snip);
     buf_free(&spans);
+    buf_free(&expl);
     mem_free(offs);
     mem_free(nspans);
-out:
-    index_analyzer_put(ix, an);
-    if (q)
-        buf_free(&q->text);
-    mem_free(q);
-    mem_free(st);
+    mem_free(hl);
+    search_plan_free(pl);
     mem_free(hits);
+    if (rc == AS_OK && r->notice.err)
+        rc = err_set(AS_ERR_NOMEM, "out of memory");
     if (rc) {
         as_results_free(r);
         return rc;

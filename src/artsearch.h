@@ -125,10 +125,21 @@ typedef struct as_index as_index;
 int as_index_open(const char *dir, as_index **out);
 void as_index_close(as_index *ix);
 
+/* Defaults of BM25F's title field, chosen on NFCorpus's dev split (see
+ * the README). */
+#define AS_DEFAULT_TITLE_WEIGHT 1.0
+#define AS_DEFAULT_TITLE_B 0.75
+
 typedef struct {
     uint32_t k;             /* hits wanted (default 10) */
     uint32_t offset;        /* hits to skip first (default 0) */
     double k1, b;           /* BM25 parameters (defaults 1.2, 0.75) */
+    double title_weight;    /* weight of a title word beside the text
+                               (default AS_DEFAULT_TITLE_WEIGHT; 0 ignores
+                               the title field: plain BM25) */
+    double title_b;         /* the title's length normalization
+                               (default AS_DEFAULT_TITLE_B) */
+    int explain;            /* 1: each hit explains its score */
     int snippets;           /* 1: make snippets (default 1) */
     uint32_t snippet_words; /* snippet length in words (default 30) */
     int exact_count;        /* 1: count every match even when pruning */
@@ -153,23 +164,31 @@ typedef struct {
     const char *snippet;    /* NULL when snippets are off */
     const as_span *spans;   /* matched words within the snippet */
     size_t nspans;
+    const char *explain;    /* opts.explain: lines, one per matching
+                               clause, with its share of the score; else
+                               NULL */
 } as_hit;
 
 typedef struct as_results as_results;
 
-/* Run a free-text query.  AS_ERR_USAGE for an empty query, AS_ERR_TOOLONG
- * past 1,000 terms or 64 KiB.  A query that matches nothing succeeds with
- * zero hits. */
+/* Run a query: free text, or the query language (see the README): "a
+ * phrase", +required, -excluded, AND, OR, NOT, parentheses, prefix*,
+ * title:word.  Punctuation never makes it fail.  AS_ERR_USAGE for an empty
+ * query, AS_ERR_TOOLONG past 1,000 terms or 64 KiB.  A query that matches
+ * nothing succeeds with zero hits. */
 int as_search(as_index *ix, const char *query, const as_query_opts *opts,
               as_results **out);
-/* Count the documents matching any word of a free-text query, exactly,
- * without ranking.  Same errors as as_search. */
+/* Count the documents a query matches, exactly, without ranking.  Same
+ * errors as as_search. */
 int as_count(as_index *ix, const char *query, uint64_t *count);
 
 size_t as_results_count(const as_results *r);
 /* Matching documents: exact unless *estimate is set to 1. */
 uint64_t as_results_total(const as_results *r, int *estimate);
 const as_hit *as_results_hit(const as_results *r, size_t i);
+/* A remark about the query (a prefix cut to its 128 most frequent
+ * terms), or NULL. */
+const char *as_results_notice(const as_results *r);
 void as_results_free(as_results *r);
 
 /* ---- Describing and checking -------------------------------------------- */

@@ -364,20 +364,34 @@ static int on_token(void *ctx, const an_token *t)
     return inv_add(b->inv, t->term, t->len, t->pos);
 }
 
+/* A title word is a term of the text field and of the title field. */
+static int on_title_token(void *ctx, const an_token *t)
+{
+    build_ctx *b = ctx;
+    char term[AN_MAX_TERM + 1];
+    term[0] = SEG_TITLE_MARK;
+    memcpy(term + 1, t->term, t->len);
+    int rc = inv_add(b->inv, t->term, t->len, t->pos);
+    return rc ? rc : inv_add(b->inv, term, t->len + 1, t->pos);
+}
+
 static int on_doc(void *ctx, const corpus_doc *d)
 {
     build_ctx *b = ctx;
     if (b->next_doc >= UINT32_MAX - 1)
         return err_set(AS_ERR_USAGE, "more than %u documents", UINT32_MAX - 2);
     uint32_t pos = 0;
-    int rc = analyzer_run(b->an, d->title, d->title_len, &pos, on_token, b);
+    int rc = analyzer_run(b->an, d->title, d->title_len, &pos,
+                          on_title_token, b);
+    uint32_t title_pos = pos;
     if (rc == AS_OK)
         rc = analyzer_run(b->an, d->body, d->body_len, &pos, on_token, b);
     if (rc == AS_OK)
         rc = inv_end_doc(b->inv, b->next_doc);
     if (rc == AS_OK)
         rc = seg_writer_doc(b->sw, b->next_doc, d->id, d->id_len, d->title,
-                            d->title_len, d->body, d->body_len, pos);
+                            d->title_len, d->body, d->body_len, pos,
+                            title_pos);
     if (rc == AS_ERR_NOMEM)
         return err_set(rc, "out of memory while indexing %.*s",
                        (int)d->id_len, d->id);

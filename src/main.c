@@ -63,8 +63,15 @@ static const char *const usage_query =
     "usage: artsearch query [OPTIONS] TEXT...\n"
     "       artsearch query [OPTIONS] --queries FILE\n"
     "\n"
-    "Rank documents by BM25 against TEXT (a disjunction of its words;\n"
-    "documents matching more of them rank higher by score).\n"
+    "Rank documents by BM25F (title and text) against TEXT.  Plain words\n"
+    "are a disjunction: documents matching more of them rank higher by\n"
+    "score.  The query language (operators in capitals):\n"
+    "  \"sciatic nerve\"       a phrase: the words next to each other\n"
+    "  +magnesium            required;  -caffeine  excluded\n"
+    "  a AND b, a OR b, NOT a, ( ... )\n"
+    "  preg*                 a prefix (its 128 most frequent terms)\n"
+    "  title:word            the word in the title (also title:\"...\")\n"
+    "Quote a query that starts with '-', or put it after --.\n"
     "\n"
     "options:\n"
     "  -i, --index DIR       index folder (default: $ARTSEARCH_INDEX or\n"
@@ -73,6 +80,11 @@ static const char *const usage_query =
     "      --offset K        skip the first K results\n"
     "      --k1 X            BM25 k1 (default 1.2)\n"
     "      --b X             BM25 b (default 0.75)\n"
+    "      --title-weight X  weight of a title word beside the text\n"
+    "                        (default 1; 0: plain BM25 without fields)\n"
+    "      --title-b X       the title's length normalization (default\n"
+    "                        0.75)\n"
+    "      --explain         show each term's share of every hit's score\n"
     "      --json            one JSON object per hit (same as --format json)\n"
     "  -f, --format FMT      text (default), json or trec\n"
     "      --color WHEN      auto (default), always or never; NO_COLOR in\n"
@@ -426,6 +438,15 @@ static void print_hit_text(const query_ui *ui, size_t rank, const as_hit *h)
         fputs(h->snippet + at, stdout);
         fputc('\n', stdout);
     }
+    if (h->explain) {
+        printf("    %s%.4f = sum of:%s\n", dim, h->score, reset);
+        for (const char *p = h->explain; *p;) {
+            const char *e = strchr(p, '\n');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            printf("    %s%.*s%s\n", dim, (int)n, p, reset);
+            p += n + (e != NULL);
+        }
+    }
     fputc('\n', stdout);
 }
 
@@ -449,6 +470,10 @@ static void print_hit_json(const char *qid, size_t rank, const as_hit *h)
             printf("%s[%u,%u]", k ? "," : "", h->spans[k].start,
                    h->spans[k].len);
         fputc(']', stdout);
+    }
+    if (h->explain) {
+        fputs(",\"explain\":", stdout);
+        json_string(stdout, h->explain, strlen(h->explain));
     }
     fputs("}\n", stdout);
 }
@@ -570,13 +595,16 @@ static int run_batch(as_index *ix, const char *file, const as_query_opts *qo,
 static int cmd_query(int argc, char **argv)
 {
     enum { O_OFFSET = 256, O_K1, O_B, O_JSON, O_COLOR, O_NOSNIP, O_TIMING,
-           O_EXACT };
+           O_EXACT, O_TW, O_TB, O_EXPLAIN };
     static const struct option opts[] = {
         {"index", required_argument, NULL, 'i'},
         {"limit", required_argument, NULL, 'n'},
         {"offset", required_argument, NULL, O_OFFSET},
         {"k1", required_argument, NULL, O_K1},
         {"b", required_argument, NULL, O_B},
+        {"title-weight", required_argument, NULL, O_TW},
+        {"title-b", required_argument, NULL, O_TB},
+        {"explain", no_argument, NULL, O_EXPLAIN},
         {"json", no_argument, NULL, O_JSON},
         {"format", required_argument, NULL, 'f'},
         {"color", required_argument, NULL, O_COLOR},
@@ -619,6 +647,19 @@ static int cmd_query(int argc, char **argv)
                 return usage_error("query ", "--b: '%s' is not a number from"
                                    " 0 to 1", optarg);
             break;
+        case O_TW:
+            if (parse_double(optarg, &qo.title_weight) ||
+                qo.title_weight < 0 || qo.title_weight > 100)
+                return usage_error("query ", "--title-weight: '%s' is not a "
+                                   "number from 0 to 100", optarg);
+            break;
+        case O_TB:
+            if (parse_double(optarg, &qo.title_b) || qo.title_b < 0 ||
+                qo.title_b > 1)
+                return usage_error("query ", "--title-b: '%s' is not a "
+                                   "number from 0 to 1", optarg);
+            break;
+        case O_EXPLAIN: qo.explain = 1; break;
         case O_JSON: ui.format = FMT_JSON; break;
         case 'f':
             if (strcmp(optarg, "text") == 0)
@@ -695,6 +736,9 @@ static int cmd_query(int argc, char **argv)
             status = fail(rc);
         } else {
             double ms = (now() - t0) * 1e3;
+            if (as_results_notice(r))
+                fprintf(stderr, "artsearch: note: %s\n",
+                        as_results_notice(r));
             int est;
             uint64_t n = as_results_total(r, &est);
             if (n == 0) {

@@ -1,7 +1,8 @@
-/* search.c - BM25 with MaxScore over the postings cursors. */
+/* search.c - BM25F: MaxScore for plain queries, query trees exhaustively. */
 #include "search.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,83 +75,706 @@ static int hit_order(const void *a, const void *b)
     return 0;
 }
 
-/* ---- Scoring ------------------------------------------------------------ */
+/* ---- The plan ----------------------------------------------------------- */
+
+enum { SN_TERM, SN_PHRASE, SN_GROUP };
+
+typedef struct snode snode;
+struct snode {
+    int type, occur;
+    int title;              /* title field only */
+    size_t name, name_len;  /* the clause as text, in plan->names */
+    /* SN_TERM: the text-field term and the title-field term; a title:
+     * term has only the latter.  A cursor is NULL when its term is absent
+     * (no cursor at all: the clause matches nothing). */
+    seg_term ta, tt;
+    seg_cursor *ca, *ct;
+    uint32_t qtf;
+    double idf;
+    /* SN_PHRASE: np terms of one field at relative positions prel */
+    seg_term *pt;
+    seg_cursor *pc;
+    uint32_t *prel, np;
+    uint32_t **ppos, *pcap;
+    uint32_t pf;            /* phrase occurrences in doc */
+    int empty;              /* a word of the phrase is absent */
+    /* SN_GROUP */
+    snode **kids;
+    size_t nkids, nmust;
+    /* evaluation */
+    uint32_t doc;
+    int started;
+};
+
+struct search_plan {
+    const segment *s;
+    snode *root;
+    snode **all;            /* every node, for resetting and freeing */
+    size_t nall, capall;
+    buf names;
+    int rc;                 /* a decoding error met during evaluation */
+    /* Set by evaluation: the constants of BM25F. */
+    double k1, b, bt, wt, avgdl, avgtl;
+};
+
+static snode *node_new(search_plan *pl, int type, int occur, int title)
+{
+    if (pl->nall == pl->capall) {
+        size_t cap = pl->capall ? pl->capall * 2 : 16;
+        snode **v = mem_realloc(pl->all, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        pl->all = v;
+        pl->capall = cap;
+    }
+    snode *n = mem_calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    pl->all[pl->nall++] = n;
+    n->type = type;
+    n->occur = occur;
+    n->title = title;
+    n->qtf = 1;
+    return n;
+}
+
+static int add_kid(snode *g, snode *k)
+{
+    if ((g->nkids & (g->nkids - 1)) == 0) {     /* 0 or a power of two */
+        size_t cap = g->nkids ? g->nkids * 2 : 4;
+        snode **v = mem_realloc(g->kids, cap * sizeof *v);
+        if (!v)
+            return err_set(AS_ERR_NOMEM, "out of memory");
+        g->kids = v;
+    }
+    g->kids[g->nkids++] = k;
+    if (k->occur == Q_MUST)
+        g->nmust++;
+    return AS_OK;
+}
+
+static void set_name(search_plan *pl, snode *n, const char *prefix,
+                     const char *t, size_t len, const char *suffix)
+{
+    n->name = pl->names.len;
+    buf_append(&pl->names, prefix, strlen(prefix));
+    buf_append(&pl->names, t, len);
+    buf_append(&pl->names, suffix, strlen(suffix));
+    n->name_len = pl->names.len - n->name;
+}
+
+/* Look a term up in the text field, or the title field. */
+static int lookup(const segment *s, const char *t, size_t len, int title,
+                  seg_term *out)
+{
+    if (!title)
+        return seg_lookup(s, t, len, out);
+    char key[AN_MAX_TERM + 2];
+    if (len > AN_MAX_TERM)
+        return AS_ERR_NOTFOUND;
+    key[0] = SEG_TITLE_MARK;
+    memcpy(key + 1, t, len);
+    return seg_lookup(s, key, len + 1, out);
+}
+
+static seg_cursor *cursor_new(void)
+{
+    return mem_calloc(1, sizeof(seg_cursor));
+}
+
+/* A term clause: term t in the text field (with its title-field twin
+ * when the title counts), or in the title field alone. */
+static int term_node(search_plan *pl, const search_params *p, snode *n,
+                     const char *t, size_t len)
+{
+    int rc;
+    uint64_t N = pl->s->ndocs;
+    set_name(pl, n, n->title ? "title:" : "", t, len, "");
+    if (!n->title) {
+        rc = lookup(pl->s, t, len, 0, &n->ta);
+        if (rc == AS_ERR_NOTFOUND)
+            return AS_OK;
+        if (rc)
+            return rc;
+        n->idf = search_idf(N, n->ta.df);
+        if (!(n->ca = cursor_new()))
+            return err_set(AS_ERR_NOMEM, "out of memory");
+        if (!(p->title_weight > 0))
+            return AS_OK;
+    }
+    rc = lookup(pl->s, t, len, 1, &n->tt);
+    if (rc == AS_ERR_NOTFOUND)
+        return AS_OK;
+    if (rc)
+        return rc;
+    if (n->title)
+        n->idf = search_idf(N, n->tt.df);
+    if (!(n->ct = cursor_new()))
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    return AS_OK;
+}
 
 typedef struct {
-    seg_cursor c;
-    double w;           /* qtf * idf */
-    double wk;          /* w * (k1 + 1) */
-    double ub;          /* upper bound of w * tfnorm over the postings */
-} term_state;
+    const char *prefix;
+    size_t len;
+    int title;
+    seg_term *terms;        /* kept: the most frequent, a min-heap by df */
+    char (*names)[AN_MAX_TERM + 1];
+    uint32_t *name_len;
+    size_t n;
+    uint64_t matched;
+} expand_ctx;
 
-/* Upper bound of tf*(k1+1)/(tf + K(dl)) over the whole term. */
-static double term_bound(const seg_cursor *c, const search_params *p,
-                         double avgdl)
+static void exp_swap(expand_ctx *e, size_t a, size_t b)
 {
-    int defaults = p->k1 == SEG_DEFAULT_K1 && p->b == SEG_DEFAULT_B;
+    seg_term t = e->terms[a];
+    e->terms[a] = e->terms[b];
+    e->terms[b] = t;
+    char nm[AN_MAX_TERM + 1];
+    memcpy(nm, e->names[a], sizeof nm);
+    memcpy(e->names[a], e->names[b], sizeof nm);
+    memcpy(e->names[b], nm, sizeof nm);
+    uint32_t l = e->name_len[a];
+    e->name_len[a] = e->name_len[b];
+    e->name_len[b] = l;
+}
+
+static void exp_sift(expand_ctx *e, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < e->n && e->terms[l].df < e->terms[m].df)
+            m = l;
+        if (r < e->n && e->terms[r].df < e->terms[m].df)
+            m = r;
+        if (m == i)
+            return;
+        exp_swap(e, i, m);
+        i = m;
+    }
+}
+
+static int expand_fn(void *ctx, const char *term, size_t len,
+                     const seg_term *t)
+{
+    expand_ctx *e = ctx;
+    if (len < e->len || memcmp(term, e->prefix, e->len) != 0)
+        return 1;           /* past the prefix */
+    e->matched++;
+    size_t at;
+    if (e->n < SEARCH_MAX_EXPANSIONS) {
+        at = e->n++;
+    } else if (t->df > e->terms[0].df) {
+        at = 0;
+    } else {
+        return 0;
+    }
+    size_t skip = e->title ? 1 : 0;
+    e->terms[at] = *t;
+    e->name_len[at] = (uint32_t)(len - skip);
+    memcpy(e->names[at], term + skip, len - skip);
+    if (at == 0 && e->n == SEARCH_MAX_EXPANSIONS) {
+        exp_sift(e, 0);
+    } else if (e->n == SEARCH_MAX_EXPANSIONS) {
+        for (size_t i = e->n / 2; i-- > 0;)
+            exp_sift(e, i);
+    }
+    return 0;
+}
+
+/* A prefix: a group of the index terms starting with it, each a term
+ * clause. */
+static int prefix_node(search_plan *pl, const search_params *p, snode *g,
+                       const char *t, size_t len, buf *notice)
+{
+    char key[AN_MAX_TERM + 2];
+    size_t klen = 0;
+    if (g->title)
+        key[klen++] = SEG_TITLE_MARK;
+    memcpy(key + klen, t, len);
+    klen += len;
+    expand_ctx e = {key, klen, g->title, NULL, NULL, NULL, 0, 0};
+    e.terms = mem_calloc(SEARCH_MAX_EXPANSIONS, sizeof *e.terms);
+    e.names = mem_calloc(SEARCH_MAX_EXPANSIONS, sizeof *e.names);
+    e.name_len = mem_calloc(SEARCH_MAX_EXPANSIONS, sizeof *e.name_len);
+    int rc = AS_OK;
+    if (!e.terms || !e.names || !e.name_len)
+        rc = err_set(AS_ERR_NOMEM, "out of memory");
+    if (rc == AS_OK) {
+        rc = seg_terms_from(pl->s, key, klen, expand_fn, &e);
+        if (rc == 1)
+            rc = AS_OK;
+    }
+    if (rc == AS_OK && e.matched > e.n && notice) {
+        char m[512];
+        snprintf(m, sizeof m, "%s%.*s* matches %llu terms; the %zu most "
+                 "frequent were used", g->title ? "title:" : "", (int)len, t,
+                 (unsigned long long)e.matched, e.n);
+        if (notice->len)
+            buf_append(notice, "; ", 2);
+        buf_append(notice, m, strlen(m));
+    }
+    for (size_t i = 0; i < e.n && rc == AS_OK; i++) {
+        snode *k = node_new(pl, SN_TERM, Q_SHOULD, g->title);
+        if (!k || add_kid(g, k))
+            rc = err_set(AS_ERR_NOMEM, "out of memory");
+        else
+            rc = term_node(pl, p, k, e.names[i], e.name_len[i]);
+    }
+    mem_free(e.terms);
+    mem_free(e.names);
+    mem_free(e.name_len);
+    return rc;
+}
+
+static int phrase_node(search_plan *pl, const query *q, const qnode *x,
+                       snode *n)
+{
+    n->np = x->n;
+    n->pt = mem_calloc(n->np, sizeof *n->pt);
+    n->pc = mem_calloc(n->np, sizeof *n->pc);
+    n->prel = mem_calloc(n->np, sizeof *n->prel);
+    n->ppos = mem_calloc(n->np, sizeof *n->ppos);
+    n->pcap = mem_calloc(n->np, sizeof *n->pcap);
+    if (!n->pt || !n->pc || !n->prel || !n->ppos || !n->pcap)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    n->name = pl->names.len;
+    buf_append(&pl->names, n->title ? "title:\"" : "\"", n->title ? 7 : 1);
+    for (uint32_t i = 0; i < n->np; i++) {
+        uint32_t len;
+        const char *t = query_term(q, x->first + i, &len);
+        buf_append(&pl->names, t, len);
+        buf_putc(&pl->names, i + 1 < n->np ? ' ' : '"');
+        n->prel[i] = q->terms[x->first + i].pos;
+        int rc = lookup(pl->s, t, len, n->title, &n->pt[i]);
+        if (rc == AS_ERR_NOTFOUND)
+            n->empty = 1;
+        else if (rc)
+            return rc;
+        else
+            n->idf += search_idf(pl->s->ndocs, n->pt[i].df);
+    }
+    n->name_len = pl->names.len - n->name;
+    return AS_OK;
+}
+
+static int build(search_plan *pl, const query *q, const search_params *p,
+                 int32_t x, snode *parent, buf *notice)
+{
+    const qnode *qn = &q->nodes[x];
+    static const int types[] = {[QN_TERM] = SN_TERM, [QN_PHRASE] = SN_PHRASE,
+                                [QN_PREFIX] = SN_GROUP, [QN_GROUP] = SN_GROUP};
+    snode *n = node_new(pl, types[qn->type], qn->occur, qn->title);
+    if (!n)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    int rc = AS_OK;
+    if (parent && (rc = add_kid(parent, n)))
+        return rc;
+    if (!parent)
+        pl->root = n;
+    uint32_t len = 0;
+    const char *t = qn->n ? query_term(q, qn->first, &len) : NULL;
+    switch (qn->type) {
+    case QN_TERM:
+        rc = term_node(pl, p, n, t, len);
+        break;
+    case QN_PHRASE:
+        rc = phrase_node(pl, q, qn, n);
+        break;
+    case QN_PREFIX:
+        rc = prefix_node(pl, p, n, t, len, notice);
+        break;
+    default:
+        for (int32_t k = qn->kid; k >= 0 && rc == AS_OK; k = q->nodes[k].next)
+            rc = build(pl, q, p, k, n, notice);
+    }
+    return rc;
+}
+
+/* A plain query: repeated terms become one with qtf > 1. */
+static void merge_repeats(search_plan *pl)
+{
+    snode *g = pl->root;
+    size_t out = 0;
+    for (size_t i = 0; i < g->nkids; i++) {
+        snode *k = g->kids[i];
+        size_t j;
+        for (j = 0; j < out; j++)
+            if (g->kids[j]->name_len == k->name_len &&
+                memcmp(pl->names.p + g->kids[j]->name, pl->names.p + k->name,
+                       k->name_len) == 0)
+                break;
+        if (j < out)
+            g->kids[j]->qtf++;
+        else
+            g->kids[out++] = k;
+    }
+    g->nkids = out;
+}
+
+void search_plan_free(search_plan *pl)
+{
+    if (!pl)
+        return;
+    for (size_t i = 0; i < pl->nall; i++) {
+        snode *n = pl->all[i];
+        mem_free(n->ca);
+        mem_free(n->ct);
+        mem_free(n->pt);
+        mem_free(n->pc);
+        mem_free(n->prel);
+        for (uint32_t k = 0; n->ppos && k < n->np; k++)
+            mem_free(n->ppos[k]);
+        mem_free(n->ppos);
+        mem_free(n->pcap);
+        mem_free(n->kids);
+        mem_free(n);
+    }
+    mem_free(pl->all);
+    buf_free(&pl->names);
+    mem_free(pl);
+}
+
+int search_plan_new(const segment *s, const query *q, const search_params *p,
+                    search_plan **out, buf *notice)
+{
+    *out = NULL;
+    search_plan *pl = mem_calloc(1, sizeof *pl);
+    if (!pl)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    pl->s = s;
+    buf_init(&pl->names);
+    int rc = AS_OK;
+    if (q->root >= 0)
+        rc = build(pl, q, p, q->root, NULL, notice);
+    if (rc == AS_OK && pl->names.err)
+        rc = err_set(AS_ERR_NOMEM, "out of memory");
+    if (rc == AS_OK && q->flat && pl->root)
+        merge_repeats(pl);
+    if (rc) {
+        search_plan_free(pl);
+        return rc;
+    }
+    *out = pl;
+    return AS_OK;
+}
+
+/* Every cursor back to its list's start. */
+static int reset(search_plan *pl, const search_params *p)
+{
+    pl->k1 = p->k1;
+    pl->b = p->b;
+    pl->bt = p->title_b;
+    pl->wt = p->title_weight;
+    pl->avgdl = p->avgdl > 0 ? p->avgdl : 1;
+    pl->avgtl = p->avgtl > 0 ? p->avgtl : 1;
+    pl->rc = AS_OK;
+    for (size_t i = 0; i < pl->nall; i++) {
+        snode *n = pl->all[i];
+        n->started = 0;
+        n->doc = 0;
+        int rc = AS_OK;
+        if (n->ca)
+            rc = seg_cursor_init(n->ca, pl->s, &n->ta);
+        if (rc == AS_OK && n->ct)
+            rc = seg_cursor_init(n->ct, pl->s, &n->tt);
+        for (uint32_t k = 0; rc == AS_OK && !n->empty && k < n->np; k++)
+            rc = seg_cursor_init(&n->pc[k], pl->s, &n->pt[k]);
+        if (rc)
+            return rc;
+    }
+    return AS_OK;
+}
+
+static int damaged(const search_plan *pl)
+{
+    if (pl->rc)
+        return pl->rc;
+    for (size_t i = 0; i < pl->nall; i++) {
+        const snode *n = pl->all[i];
+        int bad = (n->ca && n->ca->bad) || (n->ct && n->ct->bad);
+        for (uint32_t k = 0; !n->empty && k < n->np; k++)
+            bad |= n->pc[k].bad;
+        if (bad)
+            return err_set(AS_ERR_CORRUPT, "%s/postings.pst: postings do "
+                           "not decode", pl->s->dir);
+    }
+    return AS_OK;
+}
+
+/* ---- Scoring ------------------------------------------------------------ */
+
+/* x * (k1 + 1) / (x + k1), also for an unbounded x. */
+static double saturate(double x, double k1)
+{
+    return x > 0 ? (k1 + 1) / (1 + k1 / x) : 0;
+}
+
+static double norm_text(const search_plan *pl, uint32_t doc)
+{
+    double B = 1 - pl->b + pl->b * seg_doclen(pl->s, doc) / pl->avgdl;
+    return B > 1e-9 ? B : 1e-9;
+}
+
+static double norm_title(const search_plan *pl, uint32_t doc)
+{
+    double B = 1 - pl->bt + pl->bt * seg_titlelen(pl->s, doc) / pl->avgtl;
+    return B > 1e-9 ? B : 1e-9;
+}
+
+/* Upper bound of tf / B over a cursor's postings, from its blocks.  When
+ * the stored bound was made with the parameters in use it is inverted
+ * (it is saturate(tf / B) at its best), else max tf over min B. */
+static double x_bound(const seg_cursor *c, double k1, double b, double avg,
+                      int stored)
+{
     double best = 0;
     for (uint32_t k = 0; k < c->nblocks; k++) {
         uint32_t last, max_tf, min_dl;
         float bound;
         seg_block_info(c, k, &last, &max_tf, &min_dl, &bound);
-        double v;
-        if (defaults && bound >= 0)
-            v = (double)bound * (1 + 1e-6);  /* float rounding margin */
-        else
-            v = max_tf * (p->k1 + 1) /
-                (max_tf + p->k1 * (1 - p->b + p->b * min_dl / avgdl));
-        if (v > best)
-            best = v;
+        double x;
+        if (stored && bound >= 0) {
+            double f = (double)bound * (1 + 1e-6);  /* float rounding */
+            x = f >= k1 + 1 ? INFINITY : k1 * f / (k1 + 1 - f);
+        } else {
+            double B = 1 - b + b * min_dl / avg;
+            x = max_tf / (B > 1e-9 ? B : 1e-9);
+        }
+        if (x > best)
+            best = x;
     }
     return best;
 }
+
+static uint32_t node_next(search_plan *pl, snode *n, uint32_t target);
+
+/* Occurrences of the phrase in the document all its cursors are on. */
+static uint32_t phrase_count(search_plan *pl, snode *n)
+{
+    for (uint32_t i = 0; i < n->np; i++) {
+        uint32_t tf = seg_cursor_tf(&n->pc[i]);
+        if (tf > n->pcap[i]) {
+            uint32_t *v = mem_realloc(n->ppos[i], (size_t)tf * sizeof *v);
+            if (!v) {
+                pl->rc = err_set(AS_ERR_NOMEM, "out of memory");
+                return 0;
+            }
+            n->ppos[i] = v;
+            n->pcap[i] = tf;
+        }
+        int rc = seg_positions(&n->pc[i], n->ppos[i], tf);
+        if (rc) {
+            pl->rc = rc;
+            return 0;
+        }
+    }
+    uint32_t count = 0, tf0 = seg_cursor_tf(&n->pc[0]);
+    uint32_t at[QUERY_MAX_TERMS] = {0};
+    for (uint32_t j = 0; j < tf0; j++) {
+        uint64_t base = n->ppos[0][j];
+        uint32_t i;
+        for (i = 1; i < n->np; i++) {
+            uint64_t want = base + n->prel[i];
+            uint32_t tf = seg_cursor_tf(&n->pc[i]);
+            while (at[i] < tf && n->ppos[i][at[i]] < want)
+                at[i]++;
+            if (at[i] >= tf || n->ppos[i][at[i]] != want)
+                break;
+        }
+        count += i == n->np;
+    }
+    return count;
+}
+
+/* The first doc >= d that n parts all reach: adv(ctx, i, d) moves part i
+ * to its first doc >= d (a part that does not constrain returns d). */
+static uint32_t leapfrog(size_t n, uint32_t d,
+                         uint32_t (*adv)(void *ctx, size_t i, uint32_t d),
+                         void *ctx)
+{
+    int moved;
+    do {
+        moved = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t x = adv(ctx, i, d);
+            if (x == SEG_DOC_END)
+                return SEG_DOC_END;
+            if (x > d) {
+                d = x;
+                moved = 1;
+            }
+        }
+    } while (moved);
+    return d;
+}
+
+static uint32_t adv_phrase(void *ctx, size_t i, uint32_t d)
+{
+    return seg_cursor_seek(&((snode *)ctx)->pc[i], d);
+}
+
+typedef struct {
+    search_plan *pl;
+    snode *g;
+} group_ctx;
+
+static uint32_t adv_must(void *ctx, size_t i, uint32_t d)
+{
+    group_ctx *c = ctx;
+    snode *k = c->g->kids[i];
+    return k->occur == Q_MUST ? node_next(c->pl, k, d) : d;
+}
+
+static uint32_t phrase_next(search_plan *pl, snode *n, uint32_t d)
+{
+    if (n->empty)
+        return SEG_DOC_END;
+    for (;;) {
+        if ((d = leapfrog(n->np, d, adv_phrase, n)) == SEG_DOC_END)
+            return d;
+        if ((n->pf = phrase_count(pl, n)) > 0)
+            return d;
+        if (pl->rc || d + 1 == SEG_DOC_END)
+            return SEG_DOC_END;
+        d++;
+    }
+}
+
+static uint32_t group_next(search_plan *pl, snode *g, uint32_t target)
+{
+    for (;;) {
+        uint32_t d = target;
+        if (g->nmust) {
+            group_ctx c = {pl, g};
+            if ((d = leapfrog(g->nkids, d, adv_must, &c)) == SEG_DOC_END)
+                return d;
+        } else {
+            d = SEG_DOC_END;
+            for (size_t i = 0; i < g->nkids; i++) {
+                if (g->kids[i]->occur != Q_SHOULD)
+                    continue;
+                uint32_t x = node_next(pl, g->kids[i], target);
+                if (x < d)
+                    d = x;
+            }
+            if (d == SEG_DOC_END)
+                return d;
+        }
+        int excluded = 0;
+        for (size_t i = 0; i < g->nkids && !excluded; i++)
+            if (g->kids[i]->occur == Q_NOT &&
+                node_next(pl, g->kids[i], d) == d)
+                excluded = 1;
+        if (!excluded || pl->rc)
+            return pl->rc ? SEG_DOC_END : d;
+        if (d + 1 == SEG_DOC_END)
+            return SEG_DOC_END;
+        target = d + 1;
+    }
+}
+
+/* Move n to the first document >= target it matches.  Targets given to a
+ * node never decrease, so a node already there stays. */
+static uint32_t node_next(search_plan *pl, snode *n, uint32_t target)
+{
+    if (n->started && n->doc >= target)
+        return n->doc;
+    n->started = 1;
+    switch (n->type) {
+    case SN_TERM: {
+        seg_cursor *c = n->ca ? n->ca : n->ct;
+        return n->doc = c ? seg_cursor_seek(c, target) : SEG_DOC_END;
+    }
+    case SN_PHRASE:
+        return n->doc = phrase_next(pl, n, target);
+    default:
+        return n->doc = group_next(pl, n, target);
+    }
+}
+
+/* The parts of a term clause's score at doc (the cursor is on it). */
+typedef struct {
+    uint32_t tf, ttf;
+    double B, Bt, x, score;
+} term_parts;
+
+static double term_score(search_plan *pl, snode *n, uint32_t doc,
+                         term_parts *tp)
+{
+    term_parts z = {0, 0, 1, 1, 0, 0};
+    if (n->ca && n->ca->doc == doc) {
+        z.tf = seg_cursor_tf(n->ca);
+        z.B = norm_text(pl, doc);
+        z.x = z.tf / z.B;
+    }
+    if (n->ct && seg_cursor_seek(n->ct, doc) == doc) {
+        z.ttf = seg_cursor_tf(n->ct);
+        z.Bt = norm_title(pl, doc);
+        z.x += (n->ca ? pl->wt : 1) * z.ttf / z.Bt;
+    }
+    z.score = n->qtf * n->idf * saturate(z.x, pl->k1);
+    if (tp)
+        *tp = z;
+    return z.score;
+}
+
+static double phrase_score(search_plan *pl, snode *n, uint32_t doc,
+                           double *B)
+{
+    double b = n->title ? norm_title(pl, doc) : norm_text(pl, doc);
+    if (B)
+        *B = b;
+    return n->idf * saturate(n->pf / b, pl->k1);
+}
+
+/* The score of n at doc, which n is on. */
+static double node_score(search_plan *pl, snode *n, uint32_t doc)
+{
+    if (n->type == SN_TERM)
+        return term_score(pl, n, doc, NULL);
+    if (n->type == SN_PHRASE)
+        return phrase_score(pl, n, doc, NULL);
+    double s = 0;
+    for (size_t i = 0; i < n->nkids; i++) {
+        snode *k = n->kids[i];
+        if (k->occur != Q_NOT && node_next(pl, k, doc) == doc)
+            s += node_score(pl, k, doc);
+    }
+    return s;
+}
+
+/* ---- Plain queries: MaxScore -------------------------------------------- */
+
+typedef struct {
+    seg_cursor *c;      /* text field */
+    seg_cursor *tc;     /* title field, or NULL */
+    double w;           /* qtf * idf */
+    double wk;          /* w * (k1 + 1) */
+    double ub;          /* upper bound of the term's score */
+} term_state;
 
 /* Below this many postings in all, a pruned query's matches are counted
  * exactly by a second, score-free pass; above it they are estimated. */
 #define EXACT_COUNT_POSTINGS 65536
 
-/* Count the documents matching any term (ts: scratch cursors). */
-static int count_union(const segment *s, const search_term *terms,
-                       size_t nterms, term_state *ts, uint64_t *total)
+/* Count the documents matching any text cursor of ts (fresh cursors). */
+static uint64_t count_union(term_state *ts, size_t nterms)
 {
-    for (size_t i = 0; i < nterms; i++) {
-        int rc = seg_cursor_init(&ts[i].c, s, &terms[i].t);
-        if (rc)
-            return rc;
-    }
     uint64_t n = 0;
     for (;;) {
         uint32_t doc = SEG_DOC_END;
         for (size_t i = 0; i < nterms; i++)
-            if (ts[i].c.doc < doc)
-                doc = ts[i].c.doc;
+            if (ts[i].c->doc < doc)
+                doc = ts[i].c->doc;
         if (doc == SEG_DOC_END)
             break;
         n++;
         for (size_t i = 0; i < nterms; i++)
-            if (ts[i].c.doc == doc)
-                seg_cursor_next(&ts[i].c);
+            if (ts[i].c->doc == doc)
+                seg_cursor_next(ts[i].c);
     }
-    *total = n;
-    return AS_OK;
-}
-
-int search_count(const segment *s, const search_term *terms, size_t nterms,
-                 uint64_t *total)
-{
-    *total = 0;
-    if (nterms == 0)
-        return AS_OK;
-    term_state *ts = mem_calloc(nterms, sizeof *ts);
-    if (!ts)
-        return err_set(AS_ERR_NOMEM, "out of memory");
-    int rc = count_union(s, terms, nterms, ts, total);
-    for (size_t i = 0; i < nterms && rc == AS_OK; i++)
-        if (ts[i].c.bad)
-            rc = err_set(AS_ERR_CORRUPT, "%s/postings.pst: postings do not "
-                         "decode", s->dir);
-    mem_free(ts);
-    return rc;
+    return n;
 }
 
 static int by_bound(const void *a, const void *b)
@@ -160,33 +784,56 @@ static int by_bound(const void *a, const void *b)
     return x->ub < y->ub ? -1 : x->ub > y->ub;
 }
 
-int search_rank(const segment *s, double avgdl, const search_term *terms,
-                size_t nterms, const search_params *p, search_hit *hits,
-                size_t *nhits, uint64_t *total, int *estimate)
+/* A term's contribution at doc; K = k1 * B_text(doc). */
+static inline double flat_score(search_plan *pl, const term_state *t,
+                                double tf, double K, uint32_t doc)
 {
-    *nhits = 0;
-    *total = 0;
-    *estimate = 0;
-    if (nterms == 0 || p->k == 0 || avgdl <= 0)
-        return AS_OK;
-    term_state *ts = mem_calloc(nterms, sizeof *ts);
-    term_state **ord = mem_calloc(nterms, sizeof *ord);
-    double *prefix = mem_calloc(nterms + 1, sizeof *prefix);
-    heap hp = {hits, 0, p->k};
+    seg_cursor *tc = t->tc;
+    if (tc && tc->doc <= doc) {
+        if (tc->doc < doc)
+            seg_cursor_seek(tc, doc);
+        if (tc->doc == doc) {
+            double x = tf / norm_text(pl, doc) +
+                       pl->wt * seg_cursor_tf(tc) / norm_title(pl, doc);
+            return t->w * saturate(x, pl->k1);
+        }
+    }
+    return t->wk * tf / (tf + K);
+}
+
+static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
+                     uint64_t *total, int *estimate)
+{
+    snode *g = pl->root;
+    term_state *ts = mem_calloc(g->nkids ? g->nkids : 1, sizeof *ts);
+    term_state **ord = mem_calloc(g->nkids ? g->nkids : 1, sizeof *ord);
+    double *prefix = mem_calloc(g->nkids + 1, sizeof *prefix);
     int rc = AS_OK;
     if (!ts || !ord || !prefix) {
         rc = err_set(AS_ERR_NOMEM, "out of memory");
         goto out;
     }
-    const double k1 = p->k1, bb = p->b;
-    const double kA = k1 * (1 - bb), kB = k1 * bb / avgdl;
-    for (size_t i = 0; i < nterms; i++) {
-        if ((rc = seg_cursor_init(&ts[i].c, s, &terms[i].t)))
-            goto out;
-        ts[i].w = terms[i].qtf * terms[i].idf;
-        ts[i].wk = ts[i].w * (k1 + 1);
-        ts[i].ub = ts[i].w * term_bound(&ts[i].c, p, avgdl);
-        ord[i] = &ts[i];
+    const double k1 = pl->k1, bb = pl->b;
+    const double kA = k1 * (1 - bb), kB = k1 * bb / pl->avgdl;
+    const int stored = k1 == SEG_DEFAULT_K1 && bb == SEG_DEFAULT_B;
+    const int tstored = k1 == SEG_DEFAULT_K1 && pl->bt == SEG_DEFAULT_B;
+    size_t nterms = 0;
+    uint64_t sum_df = 0;
+    for (size_t i = 0; i < g->nkids; i++) {
+        snode *n = g->kids[i];
+        if (!n->ca)
+            continue;           /* not in the index */
+        term_state *t = &ts[nterms];
+        t->c = n->ca;
+        t->tc = n->ct;
+        t->w = n->qtf * n->idf;
+        t->wk = t->w * (k1 + 1);
+        double x = x_bound(t->c, k1, bb, pl->avgdl, stored);
+        if (t->tc)
+            x += pl->wt * x_bound(t->tc, k1, pl->bt, pl->avgtl, tstored);
+        t->ub = t->w * saturate(x, k1);
+        ord[nterms++] = t;
+        sum_df += n->ta.df;
     }
     qsort(ord, nterms, sizeof *ord, by_bound);
     /* prefix[i] = sum of the bounds of ord[0..i) */
@@ -201,17 +848,16 @@ int search_rank(const segment *s, double avgdl, const search_term *terms,
         /* The next candidate: the smallest doc among essential terms. */
         uint32_t doc = SEG_DOC_END;
         for (size_t i = first_essential; i < nterms; i++)
-            if (ord[i]->c.doc < doc)
-                doc = ord[i]->c.doc;
+            if (ord[i]->c->doc < doc)
+                doc = ord[i]->c->doc;
         if (doc == SEG_DOC_END)
             break;
-        double K = kA + kB * seg_doclen(s, doc);
+        double K = kA + kB * seg_doclen(pl->s, doc);
         double score = 0;
         for (size_t i = first_essential; i < nterms; i++) {
-            seg_cursor *c = &ord[i]->c;
+            seg_cursor *c = ord[i]->c;
             if (c->doc == doc) {
-                double tf = seg_cursor_tf(c);
-                score += ord[i]->wk * tf / (tf + K);
+                score += flat_score(pl, ord[i], seg_cursor_tf(c), K, doc);
                 seg_cursor_next(c);
             }
         }
@@ -219,17 +865,15 @@ int search_rank(const segment *s, double avgdl, const search_term *terms,
         for (size_t i = first_essential; i-- > 0;) {
             if (!p->exact_count && score + prefix[i + 1] <= theta)
                 break;
-            seg_cursor *c = &ord[i]->c;
-            if (seg_cursor_seek(c, doc) == doc) {
-                double tf = seg_cursor_tf(c);
-                score += ord[i]->wk * tf / (tf + K);
-            }
+            seg_cursor *c = ord[i]->c;
+            if (seg_cursor_seek(c, doc) == doc)
+                score += flat_score(pl, ord[i], seg_cursor_tf(c), K, doc);
         }
         matched++;
-        if (hp.n < hp.cap || score > theta) {
-            heap_push(&hp, doc, score);
-            if (hp.n == hp.cap) {
-                theta = hp.h[0].score;
+        if (hp->n < hp->cap || score > theta) {
+            heap_push(hp, doc, score);
+            if (hp->n == hp->cap) {
+                theta = hp->h[0].score;
                 /* Grow the non-essential set while its bounds sum to at
                  * most theta. */
                 while (!p->exact_count && first_essential < nterms &&
@@ -240,29 +884,21 @@ int search_rank(const segment *s, double avgdl, const search_term *terms,
             }
         }
     }
-    for (size_t i = 0; i < nterms; i++)
-        if (ts[i].c.bad) {
-            rc = err_set(AS_ERR_CORRUPT, "%s/postings.pst: postings do not "
-                         "decode", s->dir);
-            goto out;
-        }
-    qsort(hits, hp.n, sizeof *hits, hit_order);
-    *nhits = hp.n;
-    uint64_t sum_df = 0;
-    for (size_t i = 0; i < nterms; i++)
-        sum_df += terms[i].t.df;
+    if ((rc = damaged(pl)))
+        goto out;
     if (pruned && p->count && sum_df <= EXACT_COUNT_POSTINGS) {
         /* Cheap enough to count the union exactly with fresh cursors. */
-        rc = count_union(s, terms, nterms, ts, total);
-        if (rc)
+        if ((rc = reset(pl, p)))
             goto out;
+        *total = count_union(ts, nterms);
+        rc = damaged(pl);
     } else if (pruned) {
         /* Documents only in non-essential lists were not all visited:
          * estimate the union assuming independent terms. */
         double miss = 1;
         for (size_t i = 0; i < nterms; i++)
-            miss *= 1 - (double)terms[i].t.df / (double)s->ndocs;
-        uint64_t est = (uint64_t)llround((double)s->ndocs * (1 - miss));
+            miss *= 1 - (double)ts[i].c->t.df / (double)pl->s->ndocs;
+        uint64_t est = (uint64_t)llround((double)pl->s->ndocs * (1 - miss));
         *total = est > matched ? est : matched;
         *estimate = 1;
     } else {
@@ -273,4 +909,164 @@ out:
     mem_free(ord);
     mem_free(prefix);
     return rc;
+}
+
+/* Is the plan a plain disjunction of text terms? */
+static int is_flat(const search_plan *pl)
+{
+    const snode *g = pl->root;
+    for (size_t i = 0; i < g->nkids; i++)
+        if (g->kids[i]->type != SN_TERM || g->kids[i]->occur != Q_SHOULD ||
+            g->kids[i]->title)
+            return 0;
+    return 1;
+}
+
+int search_rank(search_plan *pl, const search_params *p, search_hit *hits,
+                size_t *nhits, uint64_t *total, int *estimate)
+{
+    *nhits = 0;
+    *total = 0;
+    *estimate = 0;
+    if (!pl->root || p->k == 0 || pl->s->ndocs == 0)
+        return AS_OK;
+    int rc = reset(pl, p);
+    if (rc)
+        return rc;
+    heap hp = {hits, 0, p->k};
+    if (is_flat(pl)) {
+        rc = rank_flat(pl, p, &hp, total, estimate);
+    } else {
+        uint64_t matched = 0;
+        for (uint32_t d = node_next(pl, pl->root, 0); d != SEG_DOC_END;
+             d = d + 1 == SEG_DOC_END ? SEG_DOC_END
+                                      : node_next(pl, pl->root, d + 1)) {
+            heap_push(&hp, d, node_score(pl, pl->root, d));
+            matched++;
+        }
+        *total = matched;
+        rc = damaged(pl);
+    }
+    if (rc)
+        return rc;
+    qsort(hits, hp.n, sizeof *hits, hit_order);
+    *nhits = hp.n;
+    return AS_OK;
+}
+
+int search_count(search_plan *pl, uint64_t *total)
+{
+    *total = 0;
+    if (!pl->root)
+        return AS_OK;
+    search_params p = {0};
+    p.k1 = SEG_DEFAULT_K1;
+    p.b = SEG_DEFAULT_B;
+    int rc = reset(pl, &p);
+    if (rc)
+        return rc;
+    uint64_t n = 0;
+    for (uint32_t d = node_next(pl, pl->root, 0); d != SEG_DOC_END;
+         d = d + 1 == SEG_DOC_END ? SEG_DOC_END
+                                  : node_next(pl, pl->root, d + 1))
+        n++;
+    *total = n;
+    return damaged(pl);
+}
+
+/* ---- Explaining --------------------------------------------------------- */
+
+static void explain_node(search_plan *pl, snode *n, uint32_t doc, int depth,
+                         buf *out)
+{
+    char line[1024];
+    const char *name = (const char *)pl->names.p + n->name;
+    int nl = (int)(n->name_len < 300 ? n->name_len : 300);
+    if (n->type == SN_GROUP) {
+        for (size_t i = 0; i < n->nkids; i++) {
+            snode *k = n->kids[i];
+            if (k->occur != Q_NOT && node_next(pl, k, doc) == doc)
+                explain_node(pl, k, doc, depth + 1, out);
+        }
+        return;
+    }
+    if (n->type == SN_PHRASE) {
+        double B;
+        double s = phrase_score(pl, n, doc, &B);
+        snprintf(line, sizeof line, "  %8.4f  %.*s: %u occurrence%s in the "
+                 "%s (length %u, norm %.3f), idf %.3f (sum of its words)\n",
+                 s, nl, name, n->pf, n->pf == 1 ? "" : "s",
+                 n->title ? "title" : "text",
+                 n->title ? seg_titlelen(pl->s, doc) : seg_doclen(pl->s, doc),
+                 B, n->idf);
+        buf_append(out, line, strlen(line));
+        return;
+    }
+    term_parts tp;
+    term_score(pl, n, doc, &tp);
+    int len = snprintf(line, sizeof line, "  %8.4f  %.*s:", tp.score, nl,
+                       name);
+    if (n->ca)
+        len += snprintf(line + len, sizeof line - (size_t)len,
+                        " text tf %u (length %u, norm %.3f);", tp.tf,
+                        seg_doclen(pl->s, doc), tp.B);
+    if (tp.ttf)
+        len += snprintf(line + len, sizeof line - (size_t)len,
+                        " title tf %u, weight %.2f (length %u, norm %.3f);", tp.ttf,
+                        n->ca ? pl->wt : 1.0, seg_titlelen(pl->s, doc),
+                        tp.Bt);
+    snprintf(line + len, sizeof line - (size_t)len,
+             " df %u, idf %.3f%s\n", n->ca ? n->ta.df : n->tt.df, n->idf,
+             n->qtf > 1 ? " (twice or more in the query)" : "");
+    buf_append(out, line, strlen(line));
+}
+
+int search_explain(search_plan *pl, const search_params *p, uint32_t doc,
+                   buf *out)
+{
+    if (!pl->root)
+        return AS_OK;
+    int rc = reset(pl, p);
+    if (rc)
+        return rc;
+    if (node_next(pl, pl->root, doc) == doc) {
+        char line[160];
+        snprintf(line, sizeof line, "  BM25F: k1 %.2f, b %.2f, title weight "
+                 "%.2f, title b %.2f; avg length %.1f, avg title %.2f\n",
+                 pl->k1, pl->b, pl->wt, pl->bt, pl->avgdl, pl->avgtl);
+        buf_append(out, line, strlen(line));
+        explain_node(pl, pl->root, doc, 0, out);
+    }
+    if (out->err)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    return damaged(pl);
+}
+
+static void collect_terms(const search_plan *pl, const snode *n,
+                          void (*fn)(void *, const char *, size_t), void *ctx)
+{
+    if (n->occur == Q_NOT)
+        return;
+    const char *name = (const char *)pl->names.p + n->name;
+    if (n->type == SN_TERM) {
+        size_t skip = n->title ? 6 : 0;
+        fn(ctx, name + skip, n->name_len - skip);
+    } else if (n->type == SN_PHRASE) {
+        size_t skip = n->title ? 7 : 1, end = n->name_len - 1, s = skip;
+        for (size_t i = skip; i <= end; i++)
+            if (i == end || name[i] == ' ') {
+                fn(ctx, name + s, i - s);
+                s = i + 1;
+            }
+    }
+    for (size_t i = 0; i < n->nkids; i++)
+        collect_terms(pl, n->kids[i], fn, ctx);
+}
+
+void search_plan_terms(const search_plan *pl,
+                       void (*fn)(void *ctx, const char *term, size_t len),
+                       void *ctx)
+{
+    if (pl->root)
+        collect_terms(pl, pl->root, fn, ctx);
 }

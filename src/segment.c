@@ -7,7 +7,7 @@
  *   offset size  field
  *   0      4     magic: "ASLX" lexicon, "ASPS" postings, "ASPO" positions,
  *                "ASNR" norms, "ASDT" doc table, "ASDS" doc store
- *   4      4     format version (SEG_VERSION = 1)
+ *   4      4     format version (SEG_VERSION = 2)
  *   8      8     a  } three counts whose meaning depends on the file,
  *   16     8     b  } given below; unused ones are 0
  *   24     8     c  }
@@ -63,8 +63,16 @@
  * order, tf varints: the first position, then the differences.  Ranked
  * queries never read this file.
  *
- * norms.nrm - a = number of documents; then one u32 per document: its
- * length in positions (exact).
+ * Fields.  A document has two fields: its text (title and body; the
+ * title's words come first) and its title.  A term of the title field is
+ * stored as the byte 0x01 followed by the term (SEG_TITLE_MARK); its
+ * positions are the word's positions in the document (the title's).  Its
+ * skip entries hold the title length in place of the document length, and
+ * their bound uses the average title length.
+ *
+ * norms.nrm - a = number of documents, c = sum of the title lengths; then
+ * one u32 per document: its length in positions (exact), then one u8 per
+ * document: its title's length in positions (255 for 255 and more).
  *
  * docs.dt and store.ds - stored documents, in the same blocked layout:
  * a = number of blocks, b = number of documents, c = offset of the block
@@ -257,8 +265,10 @@ struct seg_writer {
     int opened;
     /* norms */
     uint32_t *dl;
+    uint8_t *tl;            /* title lengths */
+    uint64_t title_total;
     size_t ndocs, capdocs;
-    double avgdl;
+    double avgdl, avgtl;
     /* stored documents: [0] ids and titles (docs.dt), [1] text (store.ds) */
     blockw bw[2];
     z_stream zs;            /* used by whoever compresses (see worker) */
@@ -344,6 +354,7 @@ int seg_writer_new(const char *dir, seg_writer **out)
         }
     }
     w->avgdl = 1;
+    w->avgtl = 1;
     if (pthread_mutex_init(&w->mu, NULL) == 0) {
         pthread_cond_init(&w->not_empty, NULL);
         pthread_cond_init(&w->not_full, NULL);
@@ -370,6 +381,7 @@ void seg_writer_free(seg_writer *w)
     if (w->zs_ready)
         deflateEnd(&w->zs);
     mem_free(w->dl);
+    mem_free(w->tl);
     mem_free(w);
 }
 
@@ -598,7 +610,8 @@ static int bw_add(seg_writer *w, blockw *b, uint32_t doc_id, const char *a,
 
 int seg_writer_doc(seg_writer *w, uint32_t doc_id, const char *id,
                    size_t id_len, const char *title, size_t title_len,
-                   const char *body, size_t body_len, uint32_t length)
+                   const char *body, size_t body_len, uint32_t length,
+                   uint32_t title_length)
 {
     if (w->err)
         return w->err;
@@ -610,8 +623,14 @@ int seg_writer_doc(seg_writer *w, uint32_t doc_id, const char *id,
         if (!dl)
             return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
         w->dl = dl;
+        uint8_t *tl = mem_realloc(w->tl, cap);
+        if (!tl)
+            return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
+        w->tl = tl;
         w->capdocs = cap;
     }
+    w->tl[w->ndocs] = (uint8_t)(title_length < 255 ? title_length : 255);
+    w->title_total += w->tl[w->ndocs];
     w->dl[w->ndocs++] = length;
     unsigned char t[4];
     wr_u32(t, length);
@@ -625,6 +644,9 @@ int seg_writer_doc(seg_writer *w, uint32_t doc_id, const char *id,
 void seg_writer_set_avgdl(seg_writer *w, double avgdl)
 {
     w->avgdl = avgdl > 0 ? avgdl : 1;
+    w->avgtl = w->ndocs && w->title_total
+                   ? (double)w->title_total / (double)w->ndocs
+                   : 1;
 }
 
 static double tfnorm(uint32_t tf, uint32_t dl, double avgdl, double k1,
@@ -657,16 +679,18 @@ static void flush_block(seg_writer *w)
     uint32_t prev = w->last_doc, max_tf = 0, min_dl = UINT32_MAX;
     float bound = 0;
     uint32_t off = (uint32_t)w->blocks.len;
+    int title = w->term.len > 0 && w->term.p[0] == SEG_TITLE_MARK;
+    double avg = title ? w->avgtl : w->avgdl;
     for (uint32_t i = 0; i < w->n; i++) {
         g[i] = w->docs[i] - prev - 1;
         t[i] = w->tfs[i] - 1;
         prev = w->docs[i];
         if (w->tfs[i] > max_tf)
             max_tf = w->tfs[i];
-        uint32_t dl = w->dl[w->docs[i]];
+        uint32_t dl = title ? w->tl[w->docs[i]] : w->dl[w->docs[i]];
         if (dl < min_dl)
             min_dl = dl;
-        float s = (float)tfnorm(w->tfs[i], dl, w->avgdl, SEG_DEFAULT_K1,
+        float s = (float)tfnorm(w->tfs[i], dl, avg, SEG_DEFAULT_K1,
                                 SEG_DEFAULT_B);
         if (s > bound)
             bound = s;
@@ -819,6 +843,7 @@ int seg_writer_finish(seg_writer *w, seg_file_info info[SEG_NFILES],
         bs_index[i] = fw_offset(&w->f[w->bw[i].file]);
         fw_write(&w->f[w->bw[i].file], w->bw[i].index.p, w->bw[i].index.len);
     }
+    fw_write(&w->f[SEG_NRM], w->tl, w->ndocs);
     lex_flush_block(w);
     uint64_t index_off = fw_offset(&w->f[SEG_LEX]);
     fw_write(&w->f[SEG_LEX], w->lexindex.p, w->lexindex.len);
@@ -828,7 +853,7 @@ int seg_writer_finish(seg_writer *w, seg_file_info info[SEG_NFILES],
          w->lexblocks | (uint64_t)LEX_PER_BLOCK << 32},
         {w->postings_total, 0, 0},
         {w->positions_total, 0, 0},
-        {w->ndocs, 0, 0},
+        {w->ndocs, 0, w->title_total},
         {w->bw[0].nblocks, w->ndocs, bs_index[0]},
         {w->bw[1].nblocks, w->ndocs, bs_index[1]},
     };
@@ -935,12 +960,14 @@ int seg_open(segment *s, const char *dir, const seg_file_info *info)
     s->lex_index = s->f[SEG_LEX].p + idx;
     s->ndocs = hdr_u64(s, SEG_NRM, 0);
     if (s->ndocs >= UINT32_MAX ||
-        s->f[SEG_NRM].size != HDR + s->ndocs * 4) {
+        s->f[SEG_NRM].size != HDR + s->ndocs * 5) {
         int rc = corrupt(s, SEG_NRM, "header does not match the file");
         seg_close(s);
         return rc;
     }
     s->norms = s->f[SEG_NRM].p + HDR;
+    s->tnorms = s->norms + s->ndocs * 4;
+    s->title_total = hdr_u64(s, SEG_NRM, 2);
     for (int i = 0; i < 2; i++) {
         int file = i ? SEG_DS : SEG_DT;
         uint64_t nb = hdr_u64(s, file, 0), at = hdr_u64(s, file, 2);
@@ -1032,6 +1059,7 @@ static int lex_scan_block(const segment *s, uint64_t k, const char *from,
                                        "postings or positions");
         t.df = (uint32_t)df;
         t.cf = df + extra;
+        t.title = len > 0 && term[0] == SEG_TITLE_MARK;
         if (bytes_cmp(term, len, from, fromlen) >= 0) {
             int r = fn(ctx, term, len, &t);
             if (r) {
@@ -1268,7 +1296,8 @@ void seg_block_info(const seg_cursor *c, uint32_t k, uint32_t *last,
     for (uint32_t i = 0; i < c->n; i++) {
         if (c->tfs[i] > mt)
             mt = c->tfs[i];
-        uint32_t dl = seg_doclen(c->s, c->docs[i]);
+        uint32_t dl = c->t.title ? seg_titlelen(c->s, c->docs[i])
+                                 : seg_doclen(c->s, c->docs[i]);
         if (dl < md)
             md = dl;
     }

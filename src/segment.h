@@ -20,9 +20,11 @@
 #include "buf.h"
 #include "invert.h"
 
-#define SEG_VERSION 1
+#define SEG_VERSION 2
 #define SEG_NFILES 6
 #define SEG_DOC_END UINT32_MAX
+/* The first byte of a title-field term (see segment.c). */
+#define SEG_TITLE_MARK 0x01
 
 enum { SEG_LEX, SEG_PST, SEG_POS, SEG_NRM, SEG_DT, SEG_DS };
 extern const char *const seg_file_names[SEG_NFILES];
@@ -40,10 +42,12 @@ typedef struct seg_writer seg_writer;
 
 int seg_writer_new(const char *dir, seg_writer **out);
 void seg_writer_free(seg_writer *w);
-/* Add document doc_id (the next one) with its length in positions. */
+/* Add document doc_id (the next one) with its length and its title's
+ * length in positions. */
 int seg_writer_doc(seg_writer *w, uint32_t doc_id, const char *id,
                    size_t id_len, const char *title, size_t title_len,
-                   const char *body, size_t body_len, uint32_t length);
+                   const char *body, size_t body_len, uint32_t length,
+                   uint32_t title_length);
 /* After the last document: avgdl for the precomputed block bounds. */
 void seg_writer_set_avgdl(seg_writer *w, double avgdl);
 inv_sink seg_writer_sink(seg_writer *w);
@@ -64,6 +68,8 @@ typedef struct {
     uint32_t lex_per_block;
     const unsigned char *lex_index;     /* nblocks_lex u64 offsets */
     const unsigned char *norms;         /* ndocs u32 */
+    const unsigned char *tnorms;        /* ndocs u8: title lengths */
+    uint64_t title_total;               /* sum of the title lengths */
     uint64_t bs_blocks[2];              /* blocks of docs.dt, store.ds */
     const unsigned char *bs_index[2];   /* their block index entries */
     const unsigned char *bs_dict[2];    /* their preset dictionaries */
@@ -75,6 +81,7 @@ typedef struct {
     uint64_t cf;
     uint64_t post_off, post_len;        /* in postings.pst */
     uint64_t pos_off, pos_len;          /* in positions.pos */
+    int title;                          /* a title-field term */
 } seg_term;
 
 /* Map the files of the segment in dir; expected sizes from the manifest. */
@@ -89,6 +96,11 @@ static inline uint32_t seg_doclen(const segment *s, uint32_t doc)
     const unsigned char *p = s->norms + (size_t)doc * 4;
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
            (uint32_t)p[3] << 24;
+}
+
+static inline uint32_t seg_titlelen(const segment *s, uint32_t doc)
+{
+    return s->tnorms[doc];
 }
 
 /* Lexicon iteration from the first term >= prefix (for prefix queries and

@@ -1,7 +1,10 @@
 /* test_e2e.c - the real artsearch binary on the real corpus/ folder. */
 #include "testutil.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <jansson.h>
+#include <regex.h>
 
 static char *ixdir;     /* index of corpus/ built once for the group */
 
@@ -339,10 +342,195 @@ static void test_shared_corpora(void **state)
     free(out);
 }
 
+/* ---- The query language against an oracle over corpus/ ---------------- */
+
+/* The ids a query returns, sorted, one per line. */
+static char *query_ids(const char *query)
+{
+    char *out;
+    int st = tu_run(&out, 0, "%s query -i %s/ix -n 100 --format trec -- '%s' "
+                    "| awk '{print $3}' | LC_ALL=C sort", tu_bin(), ixdir,
+                    query);
+    assert_int_equal(st, 0);
+    return out;
+}
+
+/* Does the regex (POSIX extended, on lower-cased text with white space
+ * runs made one space) match? */
+static int has(const char *text, const char *re)
+{
+    regex_t r;
+    assert_int_equal(regcomp(&r, re, REG_EXTENDED | REG_NOSUB), 0);
+    int m = regexec(&r, text, 0, NULL, 0) == 0;
+    regfree(&r);
+    return m;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The files of corpus/ whose text (or title, when title is set) matches
+ * every regex of all and none of none, sorted, one per line. */
+static char *oracle(const char *const *all, const char *const *none,
+                    int title)
+{
+    DIR *d = opendir("corpus");
+    assert_non_null(d);
+    char *names[256];
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, ".txt"))
+            names[n++] = strdup(e->d_name);
+    closedir(d);
+    qsort(names, n, sizeof *names, str_cmp);
+    char *out = calloc(1, 8192);
+    for (size_t i = 0; i < n; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "corpus/%s", names[i]);
+        FILE *f = fopen(path, "r");
+        static char raw[1 << 16], text[1 << 16];
+        size_t len = fread(raw, 1, sizeof raw - 1, f);
+        fclose(f);
+        raw[len] = '\0';
+        size_t m = 0;
+        for (size_t k = 0; k < len; k++) {
+            if (title && raw[k] == '\n')
+                break;
+            char c = (char)tolower((unsigned char)raw[k]);
+            if (isspace((unsigned char)c)) {
+                if (m > 0 && text[m - 1] != ' ')
+                    text[m++] = ' ';
+            } else {
+                text[m++] = c;
+            }
+        }
+        text[m] = '\0';
+        int ok = 1;
+        for (const char *const *r = all; *r && ok; r++)
+            ok = has(text, *r);
+        for (const char *const *r = none; *r && ok; r++)
+            ok = !has(text, *r);
+        if (ok) {
+            strcat(out, names[i]);
+            strcat(out, "\n");
+        }
+        free(names[i]);
+    }
+    return out;
+}
+
+static void test_query_language(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *query;
+        const char *all[3], *none[2];
+        int title;
+        size_t at_least;
+    } cases[] = {
+        /* phrase */
+        {"\"sciatic nerve\"", {"sciatic nerve"}, {NULL}, 0, 3},
+        {"\"vitamin B12\"", {"vitamin b12"}, {NULL}, 0, 1},
+        /* required */
+        {"+magnesium cramps", {"magnesium"}, {NULL}, 0, 2},
+        /* excluded */
+        {"cramps -night", {"cramp"}, {"night"}, 0, 1},
+        {"legs -\"restless legs\"", {"\\blegs?\\b"}, {"restless legs"}, 0, 2},
+        /* boolean */
+        {"legs AND cramps", {"\\blegs?\\b", "cramp"}, {NULL}, 0, 2},
+        {"hamstring OR sacroiliac", {"hamstring|sacroiliac"}, {NULL}, 0, 2},
+        {"(sciatica OR piriformis) AND NOT pregnancy",
+         {"sciatica|piriformis"}, {"pregnanc"}, 0, 1},
+        {"+(sciatica OR piriformis) +buttock", {"sciatica|piriformis",
+         "buttock"}, {NULL}, 0, 1},
+        /* prefix */
+        {"preg*", {"\\bpreg"}, {NULL}, 0, 10},
+        {"hamstr* sacro*", {"hamstr|sacro"}, {NULL}, 0, 2},
+        /* title field */
+        {"title:cramps", {"cramp"}, {NULL}, 1, 3},
+        {"title:\"sciatic nerve\"", {"sciatic nerve"}, {NULL}, 1, 2},
+        {"title:(deficiency OR syndrome)", {"deficiency|syndrome"}, {NULL}, 1,
+         3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *got = query_ids(cases[i].query);
+        char *want = oracle(cases[i].all, cases[i].none, cases[i].title);
+        if (strcmp(got, want) != 0)
+            fail_msg("query %s\ngot:\n%swant:\n%s", cases[i].query, got,
+                     want);
+        size_t lines = 0;
+        for (const char *p = want; *p; p++)
+            lines += *p == '\n';
+        if (lines < cases[i].at_least)
+            fail_msg("query %s: %zu hits, the test wants at least %zu",
+                     cases[i].query, lines, cases[i].at_least);
+        free(got);
+        free(want);
+    }
+
+    /* Only excluded clauses, or only operators: no results, exit 0. */
+    char *out;
+    static const char *const empty[] = {"NOT pregnancy", "-pregnancy",
+                                        "AND OR NOT", "+ - * : ( ) \"\""};
+    for (size_t i = 0; i < sizeof empty / sizeof *empty; i++) {
+        int st = tu_run(&out, 1, "%s query -i %s/ix -- '%s'", tu_bin(),
+                        ixdir, empty[i]);
+        assert_int_equal(st, 0);
+        assert_non_null(strstr(out, "no documents match"));
+        free(out);
+    }
+
+    /* A phrase ranks the article about it first; a required word keeps
+     * documents without it out of the top. */
+    char *id = top_id("\"round ligament\"");
+    assert_string_equal(id, "round-ligament-pain.txt");
+    free(id);
+
+    /* --explain shows each term's share; JSON carries it. */
+    int st = tu_run(&out, 0, "%s query -i %s/ix --color=never --explain -n 1 "
+                    "'sciatic buttock pain'", tu_bin(), ixdir);
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(out, "= sum of:"));
+    assert_non_null(strstr(out, "sciatic: text tf 7"));
+    assert_non_null(strstr(out, "buttock: text tf"));
+    assert_non_null(strstr(out, "idf"));
+    free(out);
+    st = tu_run(&out, 0, "%s query -i %s/ix --json --explain -n 1 "
+                "'title:cramps'", tu_bin(), ixdir);
+    assert_int_equal(st, 0);
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    assert_non_null(j);
+    assert_non_null(strstr(json_string_value(json_object_get(j, "explain")),
+                           "title tf 1"));
+    json_decref(j);
+    free(out);
+
+    /* A prefix over the expansion bound says so, and still answers. */
+    char *dir = tu_tmpdir(), text[4096];
+    size_t n = (size_t)sprintf(text, "many words\n");
+    for (int i = 0; i < 300; i++)
+        n += (size_t)sprintf(text + n, "zz%d ", i);
+    tu_writef(dir, "many.txt", text);
+    st = tu_run(&out, 1, "%s build -q %s -o %s/ix && %s query -i %s/ix "
+                "--no-snippets 'zz*'", tu_bin(), dir, dir, tu_bin(), dir);
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(out, "zz* matches 300 terms; the 128 most "
+                                "frequent were used"));
+    assert_non_null(strstr(out, "many.txt"));
+    free(out);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expected_top_results),
+        cmocka_unit_test(test_query_language),
         cmocka_unit_test(test_text_output),
         cmocka_unit_test(test_json_output),
         cmocka_unit_test(test_json_hostile_text),

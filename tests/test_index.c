@@ -90,11 +90,23 @@ typedef struct {
     occ *v;
     size_t n, cap;
     uint32_t doc;
+    int title;              /* also record a title-field occurrence */
 } naive;
 
 static int naive_token(void *ctx, const an_token *t)
 {
     naive *nv = ctx;
+    if (nv->title) {
+        nv->title = 0;
+        char term[300];
+        term[0] = SEG_TITLE_MARK;
+        memcpy(term + 1, t->term, t->len);
+        an_token tt = *t;
+        tt.term = term;
+        tt.len = t->len + 1;
+        naive_token(nv, &tt);
+        nv->title = 1;
+    }
     if (nv->n == nv->cap) {
         nv->cap = nv->cap ? nv->cap * 2 : 1 << 16;
         nv->v = realloc(nv->v, nv->cap * sizeof *nv->v);
@@ -137,7 +149,9 @@ static void naive_invert(naive *nv)
         char *text = strstr(tend, "\"text\":\"") + 8;
         char *xend = strrchr(text, '"');
         uint32_t pos = 0;
+        nv->title = 1;
         analyzer_run(a, title, (size_t)(tend - title), &pos, naive_token, nv);
+        nv->title = 0;
         analyzer_run(a, text, (size_t)(xend - text), &pos, naive_token, nv);
         nv->doc++;
     }

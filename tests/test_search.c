@@ -86,6 +86,63 @@ static void test_hand_computed(void **state)
     as_index_close(ix);
 }
 
+/* BM25F: a title word counts in the text and, weighted, in the title.
+ *   d000 "leg cramp" / "cramp at night"  -> dl 5, tl 2; cramp: tf 2, ttf 1
+ *   d001 "pain" / "cramp cramp"          -> dl 3, tl 1; cramp: tf 2, ttf 0
+ *   d002 "other" / "words"               -> dl 2, tl 1
+ * N = 3, avgdl = 10/3, avgtl = 4/3, df(cramp) = 2. */
+static void test_bm25f_hand_computed(void **state)
+{
+    (void)state;
+    const char *docs[] = {"leg cramp\ncramp at night\n", "pain\ncramp cramp\n",
+                          "other\nwords\n"};
+    as_index *ix = build_index("bm25f", docs, 3);
+    const double idf = log(1 + (3 - 2 + 0.5) / (2 + 0.5));
+    const double avgdl = 10.0 / 3, avgtl = 4.0 / 3, k1 = 1.2;
+    as_query_opts o;
+    as_query_opts_init(&o);
+    o.title_weight = 2.5;
+    o.title_b = 0.4;
+    as_results *r;
+    assert_int_equal(as_search(ix, "cramp", &o, &r), AS_OK);
+    assert_int_equal(as_results_count(r), 2);
+    double B0 = 1 - 0.75 + 0.75 * 5 / avgdl, T0 = 1 - 0.4 + 0.4 * 2 / avgtl;
+    double x0 = 2 / B0 + 2.5 * 1 / T0;
+    double s0 = idf * x0 * (k1 + 1) / (x0 + k1);
+    double s1 = bm25(idf, 2, 3, avgdl, 1.2, 0.75);
+    const as_hit *h = as_results_hit(r, 0);
+    assert_string_equal(h->id, "d000.txt");
+    assert_true(fabs(h->score - s0) < 1e-9);
+    assert_true(fabs(as_results_hit(r, 1)->score - s1) < 1e-9);
+    as_results_free(r);
+
+    /* title:cramp: the title field alone, idf from its own df (1). */
+    assert_int_equal(as_search(ix, "title:cramp", &o, &r), AS_OK);
+    assert_int_equal(as_results_count(r), 1);
+    double tidf = log(1 + (3 - 1 + 0.5) / (1 + 0.5)), xt = 1 / T0;
+    assert_true(fabs(as_results_hit(r, 0)->score -
+                     tidf * xt * (k1 + 1) / (xt + k1)) < 1e-9);
+    as_results_free(r);
+
+    /* Title weight 0 is plain BM25. */
+    o.title_weight = 0;
+    assert_int_equal(as_search(ix, "cramp", &o, &r), AS_OK);
+    assert_string_equal(as_results_hit(r, 0)->id, "d001.txt");
+    assert_true(fabs(as_results_hit(r, 1)->score -
+                     bm25(idf, 2, 5, avgdl, 1.2, 0.75)) < 1e-9);
+    as_results_free(r);
+
+    /* A phrase: its occurrences as tf, the sum of its words' idfs. */
+    o.title_weight = 1;
+    assert_int_equal(as_search(ix, "\"cramp at\"", &o, &r), AS_OK);
+    assert_int_equal(as_results_count(r), 1);
+    double pidf = idf + log(1 + (3 - 1 + 0.5) / (1 + 0.5));
+    assert_true(fabs(as_results_hit(r, 0)->score -
+                     bm25(pidf, 1, 5, avgdl, 1.2, 0.75)) < 1e-9);
+    as_results_free(r);
+    as_index_close(ix);
+}
+
 static void test_ties_and_paging(void **state)
 {
     (void)state;
@@ -158,7 +215,10 @@ static void test_pruning_is_exact(void **state)
     static char text[N][1200];
     const char *docs[N];
     for (int d = 0; d < N; d++) {
-        size_t n = (size_t)sprintf(text[d], "title %d\n", d % 7);
+        /* Titles share the body's words, so the title field is tested
+         * by the bounds too. */
+        size_t n = (size_t)sprintf(text[d], "title w%u w%u\n", rnd(8),
+                                   rnd(80));
         int words = 5 + (int)rnd(120);
         for (int w = 0; w < words; w++) {
             uint32_t r = rnd(100);
@@ -181,6 +241,14 @@ static void test_pruning_is_exact(void **state)
         as_query_opts_init(&fast);
         fast.k = 1 + rnd(20);
         fast.snippets = 0;
+        /* Title weights and normalizations with and without stored
+         * bounds (those are made for k1 1.2, b and title b 0.75). */
+        fast.title_weight = 0.75 * rnd(4);
+        fast.title_b = rnd(2) ? 0.75 : 0.3;
+        if (rnd(4) == 0) {
+            fast.k1 = 0.9;
+            fast.b = 0.4;
+        }
         slow = fast;
         slow.exact_count = 1;       /* no pruning */
         as_results *a, *b;
@@ -207,6 +275,104 @@ static void test_pruning_is_exact(void **state)
     as_index_close(ix);
 }
 
+/* The query language against an oracle made of one-term queries: each
+ * clause's document set and score. */
+typedef struct {
+    double score[1500];
+    int in[1500];
+} term_docs;
+
+static void one_term(as_index *ix, const char *term, term_docs *t)
+{
+    memset(t, 0, sizeof *t);
+    as_query_opts o;
+    as_query_opts_init(&o);
+    o.k = 1500;
+    o.snippets = 0;
+    as_results *r;
+    assert_int_equal(as_search(ix, term, &o, &r), AS_OK);
+    for (size_t i = 0; i < as_results_count(r); i++) {
+        const as_hit *h = as_results_hit(r, i);
+        t->in[h->docid] = 1;
+        t->score[h->docid] = h->score;
+    }
+    as_results_free(r);
+}
+
+static void test_boolean_against_oracle(void **state)
+{
+    (void)state;
+    enum { N = 1500 };
+    as_index *ix;
+    char ixp[4300];
+    snprintf(ixp, sizeof ixp, "%s/prune.ix", tu_group_dir);
+    assert_int_equal(as_index_open(ixp, &ix), AS_OK);
+    static term_docs A, B, C;
+    for (int round = 0; round < 60; round++) {
+        char a[16], b[16], c[16];
+        snprintf(a, sizeof a, "w%u", rnd(40));
+        snprintf(b, sizeof b, "w%u", 40 + rnd(40));
+        snprintf(c, sizeof c, "w%u", rnd(8));
+        one_term(ix, a, &A);
+        one_term(ix, b, &B);
+        one_term(ix, c, &C);
+        char q[6][128];
+        snprintf(q[0], sizeof q[0], "+%s %s -%s", a, b, c);
+        snprintf(q[1], sizeof q[1], "%s AND %s", a, b);
+        snprintf(q[2], sizeof q[2], "(%s OR %s) AND NOT %s", a, b, c);
+        snprintf(q[3], sizeof q[3], "%s AND (%s OR %s)", a, b, c);
+        snprintf(q[4], sizeof q[4], "%s %s -%s", a, b, c);
+        snprintf(q[5], sizeof q[5], "NOT %s", a);
+        for (int k = 0; k < 6; k++) {
+            as_query_opts o;
+            as_query_opts_init(&o);
+            o.k = N;
+            o.snippets = 0;
+            as_results *r;
+            assert_int_equal(as_search(ix, q[k], &o, &r), AS_OK);
+            static int got[N];
+            static double gs[N];
+            memset(got, 0, sizeof got);
+            for (size_t i = 0; i < as_results_count(r); i++) {
+                got[as_results_hit(r, i)->docid] = 1;
+                gs[as_results_hit(r, i)->docid] = as_results_hit(r, i)->score;
+            }
+            uint64_t want_n = 0;
+            for (int d = 0; d < N; d++) {
+                int m;
+                double sc = 0;
+                switch (k) {
+                case 0: m = A.in[d] && !C.in[d]; sc = A.score[d] + B.score[d];
+                    break;
+                case 1: m = A.in[d] && B.in[d]; sc = A.score[d] + B.score[d];
+                    break;
+                case 2: case 4:
+                    m = (A.in[d] || B.in[d]) && !C.in[d];
+                    sc = A.score[d] + B.score[d];
+                    break;
+                case 3: m = A.in[d] && (B.in[d] || C.in[d]);
+                    sc = A.score[d] + B.score[d] + C.score[d];
+                    break;
+                default: m = 0;
+                }
+                want_n += (uint64_t)m;
+                if (m != got[d])
+                    fail_msg("'%s': doc %d matched %d, want %d", q[k], d,
+                             got[d], m);
+                if (m && fabs(gs[d] - sc) > 1e-9)
+                    fail_msg("'%s': doc %d score %.12f, want %.12f", q[k], d,
+                             gs[d], sc);
+            }
+            assert_int_equal(as_results_total(r, NULL), want_n);
+            uint64_t counted;
+            assert_int_equal(as_count(ix, q[k], &counted), AS_OK);
+            assert_int_equal(counted, want_n);
+            as_results_free(r);
+        }
+    }
+    as_index_close(ix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +380,8 @@ int main(void)
         cmocka_unit_test(test_ties_and_paging),
         cmocka_unit_test(test_bad_queries),
         cmocka_unit_test(test_pruning_is_exact),
+        cmocka_unit_test(test_bm25f_hand_computed),
+        cmocka_unit_test(test_boolean_against_oracle),
     };
     return cmocka_run_group_tests_name("search", tests, tu_group_setup,
                                        tu_group_teardown);
