@@ -922,6 +922,161 @@ static int is_flat(const search_plan *pl)
     return 1;
 }
 
+/* ---- Disjunctions of any clauses: MaxScore over nodes ------------------ */
+
+/* An upper bound of a node's score. */
+static double node_bound(const search_plan *pl, const snode *n)
+{
+    const int stored = pl->k1 == SEG_DEFAULT_K1 && pl->b == SEG_DEFAULT_B;
+    const int tstored = pl->k1 == SEG_DEFAULT_K1 && pl->bt == SEG_DEFAULT_B;
+    if (n->type == SN_TERM) {
+        double x = 0;
+        if (n->ca)
+            x += x_bound(n->ca, pl->k1, pl->b, pl->avgdl, stored);
+        if (n->ct)
+            x += (n->ca ? pl->wt : 1) *
+                 x_bound(n->ct, pl->k1, pl->bt, pl->avgtl, tstored);
+        return n->qtf * n->idf * saturate(x, pl->k1);
+    }
+    if (n->type == SN_PHRASE) {
+        if (n->empty)
+            return 0;
+        /* The phrase occurs at most as often as each of its words. */
+        double x = INFINITY;
+        for (uint32_t i = 0; i < n->np; i++) {
+            double xi = n->title ? x_bound(&n->pc[i], pl->k1, pl->bt,
+                                           pl->avgtl, tstored)
+                                 : x_bound(&n->pc[i], pl->k1, pl->b,
+                                           pl->avgdl, stored);
+            if (xi < x)
+                x = xi;
+        }
+        return n->idf * saturate(x, pl->k1);
+    }
+    double sum = 0;
+    for (size_t i = 0; i < n->nkids; i++)
+        if (n->kids[i]->occur != Q_NOT)
+            sum += node_bound(pl, n->kids[i]);
+    return sum;
+}
+
+/* Documents a node may match, for estimating a pruned total. */
+static double node_df(const search_plan *pl, const snode *n)
+{
+    if (n->type == SN_TERM)
+        return n->ca ? n->ta.df : n->ct ? n->tt.df : 0;
+    double df = n->type == SN_PHRASE ? (double)pl->s->ndocs : 0;
+    for (uint32_t i = 0; n->type == SN_PHRASE && !n->empty && i < n->np; i++)
+        if (n->pt[i].df < df)
+            df = n->pt[i].df;
+    if (n->type == SN_PHRASE)
+        return n->empty ? 0 : df;
+    for (size_t i = 0; i < n->nkids; i++)
+        if (n->kids[i]->occur != Q_NOT)
+            df += node_df(pl, n->kids[i]);
+    return df < (double)pl->s->ndocs ? df : (double)pl->s->ndocs;
+}
+
+typedef struct {
+    snode *n;
+    double ub;
+} clause;
+
+static int by_clause_bound(const void *a, const void *b)
+{
+    const clause *x = a, *y = b;
+    return x->ub < y->ub ? -1 : x->ub > y->ub;
+}
+
+/* The root's optional clauses with MaxScore (as rank_flat, through
+ * nodes); its excluded clauses veto candidates. */
+static int rank_disjunction(search_plan *pl, const search_params *p,
+                            heap *hp, uint64_t *total, int *estimate)
+{
+    snode *g = pl->root;
+    clause *cl = mem_calloc(g->nkids, sizeof *cl);
+    snode **nots = mem_calloc(g->nkids, sizeof *nots);
+    double *prefix = mem_calloc(g->nkids + 1, sizeof *prefix);
+    if (!cl || !nots || !prefix) {
+        mem_free(cl);
+        mem_free(nots);
+        mem_free(prefix);
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    }
+    size_t n = 0, nn = 0;
+    for (size_t i = 0; i < g->nkids; i++) {
+        snode *k = g->kids[i];
+        if (k->occur == Q_NOT) {
+            nots[nn++] = k;
+        } else {
+            cl[n].n = k;
+            cl[n++].ub = node_bound(pl, k);
+            node_next(pl, k, 0);
+        }
+    }
+    qsort(cl, n, sizeof *cl, by_clause_bound);
+    for (size_t i = 0; i < n; i++)
+        prefix[i + 1] = prefix[i] + cl[i].ub;
+    size_t first_essential = 0;
+    double theta = -1;
+    uint64_t matched = 0;
+    int pruned = 0;
+    for (;;) {
+        uint32_t doc = SEG_DOC_END;
+        for (size_t i = first_essential; i < n; i++)
+            if (cl[i].n->doc < doc)
+                doc = cl[i].n->doc;
+        if (doc == SEG_DOC_END || pl->rc)
+            break;
+        double score = 0;
+        for (size_t i = first_essential; i < n; i++)
+            if (cl[i].n->doc == doc)
+                score += node_score(pl, cl[i].n, doc);
+        for (size_t i = first_essential; i < n; i++)
+            if (cl[i].n->doc == doc)
+                node_next(pl, cl[i].n, doc + 1 == SEG_DOC_END ? doc : doc + 1);
+        for (size_t i = first_essential; i-- > 0;) {
+            if (!p->exact_count && score + prefix[i + 1] <= theta)
+                break;
+            if (node_next(pl, cl[i].n, doc) == doc)
+                score += node_score(pl, cl[i].n, doc);
+        }
+        int excluded = 0;
+        for (size_t i = 0; i < nn && !excluded; i++)
+            excluded = node_next(pl, nots[i], doc) == doc;
+        if (excluded)
+            continue;
+        matched++;
+        if (hp->n < hp->cap || score > theta) {
+            heap_push(hp, doc, score);
+            if (hp->n == hp->cap) {
+                theta = hp->h[0].score;
+                while (!p->exact_count && first_essential < n &&
+                       prefix[first_essential + 1] <= theta) {
+                    first_essential++;
+                    pruned = 1;
+                }
+            }
+        }
+        if (doc + 1 == SEG_DOC_END)
+            break;
+    }
+    if (pruned) {
+        double miss = 1;
+        for (size_t i = 0; i < n; i++)
+            miss *= 1 - node_df(pl, cl[i].n) / (double)pl->s->ndocs;
+        uint64_t est = (uint64_t)llround((double)pl->s->ndocs * (1 - miss));
+        *total = est > matched ? est : matched;
+        *estimate = 1;
+    } else {
+        *total = matched;
+    }
+    mem_free(cl);
+    mem_free(nots);
+    mem_free(prefix);
+    return damaged(pl);
+}
+
 int search_rank(search_plan *pl, const search_params *p, search_hit *hits,
                 size_t *nhits, uint64_t *total, int *estimate)
 {
@@ -936,6 +1091,18 @@ int search_rank(search_plan *pl, const search_params *p, search_hit *hits,
     heap hp = {hits, 0, p->k};
     if (is_flat(pl)) {
         rc = rank_flat(pl, p, &hp, total, estimate);
+    } else if (pl->root->nmust == 0) {
+        rc = rank_disjunction(pl, p, &hp, total, estimate);
+        if (rc == AS_OK && *estimate && p->count) {
+            /* Count exactly when the lists are short. */
+            double sum = 0;
+            for (size_t i = 0; i < pl->root->nkids; i++)
+                if (pl->root->kids[i]->occur != Q_NOT)
+                    sum += node_df(pl, pl->root->kids[i]);
+            if (sum <= EXACT_COUNT_POSTINGS &&
+                (rc = search_count(pl, total)) == AS_OK)
+                *estimate = 0;
+        }
     } else {
         uint64_t matched = 0;
         for (uint32_t d = node_next(pl, pl->root, 0); d != SEG_DOC_END;

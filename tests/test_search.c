@@ -232,11 +232,19 @@ static void test_pruning_is_exact(void **state)
         char query[256];
         size_t n = 0;
         int terms = 1 + (int)rnd(6);
+        /* A third of the queries hold a phrase, a quarter an excluded
+         * word: pruned over clauses rather than terms. */
+        int phrase_at = rnd(3) == 0 ? (int)rnd((uint32_t)terms) : -1;
         for (int t = 0; t < terms; t++) {
             uint32_t r = rnd(100);
             uint32_t id = r < 30 ? rnd(8) : r < 70 ? rnd(80) : rnd(2000);
+            if (t == phrase_at)
+                n += (size_t)sprintf(query + n, "\"w%u w%u\" ", rnd(8),
+                                     rnd(8));
             n += (size_t)sprintf(query + n, "w%u ", id);
         }
+        if (rnd(4) == 0)
+            n += (size_t)sprintf(query + n, "-w%u", rnd(80));
         as_query_opts fast, slow;
         as_query_opts_init(&fast);
         fast.k = 1 + rnd(20);
