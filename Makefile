@@ -3,11 +3,17 @@
 #   make            build libartsearch.a and ./artsearch
 #   make test       build and run every test (unit and end-to-end)
 #   make asan       the same tests built with AddressSanitizer + UBSan
+#   make tsan       the threads test built with ThreadSanitizer
+#   make shared     build libartsearch.so
+#   make install    install the command, libraries, header, pkg-config
+#                   file, man page and bash completion (PREFIX, DESTDIR)
+#   make uninstall  remove what make install installed
 #   make deps       install the Debian packages the project needs
 #   make clean      remove build products
 #
 # Variables: OPTIMIZATION (default -O2), WERROR=1 (warnings are errors),
-# CC, CFLAGS, LDFLAGS, BUILD (output folder, default build).
+# CC, CFLAGS, LDFLAGS, BUILD (output folder, default build), PREFIX
+# (default /usr/local), DESTDIR.
 
 CC ?= cc
 OPTIMIZATION ?= -O2
@@ -28,6 +34,20 @@ SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=undefined
 OPTIMIZATION = -O1
 endif
+ifeq ($(SANITIZE),thread)
+SANFLAGS = -fsanitize=thread -fno-omit-frame-pointer
+OPTIMIZATION = -O1
+endif
+
+VERSION = 0.1.0
+SOVERSION = 0
+PREFIX ?= /usr/local
+BINDIR = $(PREFIX)/bin
+LIBDIR = $(PREFIX)/lib
+INCLUDEDIR = $(PREFIX)/include
+MANDIR = $(PREFIX)/share/man
+COMPLETIONDIR = $(PREFIX)/share/bash-completion/completions
+PKGCONFIGDIR = $(LIBDIR)/pkgconfig
 
 DEPS_CFLAGS := $(shell pkg-config --cflags libutf8proc jansson 2>/dev/null)
 DEPS_LIBS := -lstemmer -lz -lutf8proc -ljansson -lpthread -lm
@@ -36,15 +56,22 @@ DEPS_LIBS := -lstemmer -lz -lutf8proc -ljansson -lpthread -lm
 BIN_LIBS := -Wl,-Bstatic -lstemmer -lz -lutf8proc -ljansson -Wl,-Bdynamic \
             -lpthread -lm
 
+# Only what artsearch.h marks AS_API is exported (see $(LIB) below).
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(OPTIMIZATION) $(WARNINGS) \
-             $(SANFLAGS) $(DEPS_CFLAGS) -Isrc $(CFLAGS)
+             $(SANFLAGS) $(DEPS_CFLAGS) -fvisibility=hidden -Isrc $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
 LIB_SRC = src/err.c src/mem.c src/buf.c src/codec.c src/analyze.c \
           src/corpus.c src/invert.c src/segment.c src/index.c src/search.c \
           src/snippet.c src/query.c src/api.c
 LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+PIC_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/pic/%.o)
+# Every module, for the tests and the benchmark, which test internals.
+LIB_INTERNAL = $(BUILD)/libartsearch-internal.a
+# The public library: one object whose only global symbols are the API.
 LIB = $(BUILD)/libartsearch.a
+SONAME = libartsearch.so.$(SOVERSION)
+SO = $(BUILD)/libartsearch.so.$(VERSION)
 BIN = $(BUILD)/artsearch
 
 TEST_SRC = $(wildcard tests/test_*.c)
@@ -58,7 +85,8 @@ BENCH_QUERIES ?= ../shared/queries/health-titles.tsv \
                  ../shared/queries/health-descriptions.tsv
 BENCH_ARGS ?=
 
-.PHONY: all test asan deps clean bench bench-quick eval
+.PHONY: all test asan tsan deps clean bench bench-quick eval shared \
+        install uninstall
 .SUFFIXES:
 
 all: artsearch
@@ -70,22 +98,42 @@ artsearch: $(BIN)
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/obj
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(LIB): $(LIB_OBJ)
+$(BUILD)/pic/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/pic
+	$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
+
+$(LIB_INTERNAL): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+# Link the modules into one object and make every symbol not marked AS_API
+# local, so a program linking libartsearch.a sees nothing but the API.
+$(LIB): $(LIB_OBJ)
+	rm -f $@
+	$(LD) -r -o $(BUILD)/obj/artsearch-all.o $^
+	objcopy --localize-hidden $(BUILD)/obj/artsearch-all.o
+	ar rcs $@ $(BUILD)/obj/artsearch-all.o
+
+$(SO): $(PIC_OBJ)
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(DEPS_LIBS)
+	ln -sf libartsearch.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/libartsearch.so
+
+shared: $(SO)
+
+# The command uses the public library only.
 $(BIN): $(BUILD)/obj/main.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(BIN_LIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(LIB) | $(BUILD)/tests
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LIB) $(ALL_LDFLAGS) $(DEPS_LIBS) \
-	    -lcmocka
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(LIB_INTERNAL) | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LIB_INTERNAL) $(ALL_LDFLAGS) \
+	    $(DEPS_LIBS) -lcmocka
 
-$(BUILD)/obj $(BUILD)/tests:
+$(BUILD)/obj $(BUILD)/pic $(BUILD)/tests:
 	mkdir -p $@
 
-$(BENCH_BIN): bench/bench.c $(LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(DEPS_LIBS) -lsqlite3
+$(BENCH_BIN): bench/bench.c $(LIB_INTERNAL)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_INTERNAL) $(ALL_LDFLAGS) $(DEPS_LIBS) \
+	    -lsqlite3
 
 # The full benchmark.  Absent shared data: a generated corpus, and queries
 # from the generated vocabulary are not available, so none are run.
@@ -120,10 +168,47 @@ test: $(BIN) $(TEST_BIN) $(EVAL_BIN)
 asan:
 	$(MAKE) BUILD=build/asan SANITIZE=1 test
 
+# Several threads searching one index (tests/test_threads.c).
+tsan:
+	$(MAKE) BUILD=build/tsan SANITIZE=thread build/tsan/tests/test_threads
+	TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/test_threads
+
+# ---- Installation --------------------------------------------------------
+
+$(BUILD)/artsearch.pc: artsearch.pc.in Makefile | $(BUILD)/obj
+	sed -e 's|@PREFIX@|$(PREFIX)|' \
+	    -e 's|@LIBDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))|' \
+	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+install: $(BIN) $(LIB) $(SO) $(BUILD)/artsearch.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(COMPLETIONDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/artsearch
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libartsearch.a
+	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/libartsearch.so.$(VERSION)
+	ln -sf libartsearch.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libartsearch.so
+	install -m 644 src/artsearch.h $(DESTDIR)$(INCLUDEDIR)/artsearch.h
+	install -m 644 $(BUILD)/artsearch.pc $(DESTDIR)$(PKGCONFIGDIR)/artsearch.pc
+	install -m 644 artsearch.1 $(DESTDIR)$(MANDIR)/man1/artsearch.1
+	install -m 644 completion/artsearch.bash \
+	    $(DESTDIR)$(COMPLETIONDIR)/artsearch
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/artsearch $(DESTDIR)$(LIBDIR)/libartsearch.a \
+	    $(DESTDIR)$(LIBDIR)/libartsearch.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libartsearch.so \
+	    $(DESTDIR)$(INCLUDEDIR)/artsearch.h \
+	    $(DESTDIR)$(PKGCONFIGDIR)/artsearch.pc \
+	    $(DESTDIR)$(MANDIR)/man1/artsearch.1 \
+	    $(DESTDIR)$(COMPLETIONDIR)/artsearch
+
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES = build-essential pkg-config libstemmer-dev zlib1g-dev \
                   libcmocka-dev libutf8proc-dev libjansson-dev \
-                  libsqlite3-dev
+                  libsqlite3-dev man-db
 
 deps:
 	$(SUDO) apt-get update

@@ -25,6 +25,11 @@ struct as_results {
     buf spans;              /* as_span arrays */
 };
 
+const char *as_version(void)
+{
+    return ARTSEARCH_VERSION;
+}
+
 void as_query_opts_init(as_query_opts *o)
 {
     memset(o, 0, sizeof *o);

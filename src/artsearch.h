@@ -4,16 +4,27 @@
  * and answers BM25-ranked queries over it.  This is the only header a program
  * embedding artsearch includes; the `artsearch` command is a client of it.
  *
- * Conventions
+ * Link with `pkg-config --cflags --libs artsearch`.  Only the functions
+ * declared here are exported by libartsearch.a and libartsearch.so.
+ *
+ * Conventions (every function below follows them unless it says otherwise)
  * - Every fallible function returns AS_OK (0) or an AS_ERR_* code.  After a
- *   failure, as_errmsg() returns a sentence for this thread naming what went
- *   wrong (the file, the line, the value); as_strerror() names a code.
- * - Handles are opaque.  Every *_free / *_close accepts NULL.
- * - Strings handed in are UTF-8 and are copied if kept; strings handed out
- *   are owned by the object they came from and live as long as it does.
- * - Thread safety: an open as_index may be searched from several threads at
- *   once; an as_results belongs to the thread that made it.  A build is
- *   single-caller.
+ *   failure, as_errmsg() returns a sentence for the calling thread naming
+ *   what went wrong (the file, the line, the value); as_strerror() names a
+ *   code.  Output parameters are set to NULL or 0 on failure.
+ * - Handles are opaque.  Every *_free and *_close accepts NULL and does
+ *   nothing with it.  Pointer arguments not marked "may be NULL" must not
+ *   be NULL.
+ * - Strings handed in are NUL-terminated UTF-8 and are copied if kept (the
+ *   caller may free them when the call returns).  Strings and arrays handed
+ *   out are owned by the object they came from and live as long as it does;
+ *   the caller never frees them.
+ * - Thread safety: functions on different handles may run in different
+ *   threads at the same time.  An open as_index may be searched
+ *   (as_search, as_count, as_index_stats) from several threads at once; it
+ *   must not be closed while a search runs.  An as_results or as_builder
+ *   is used by one thread at a time.  as_errmsg() is per thread.
+ * - No function prints, exits or installs signal handlers.
  */
 #ifndef ARTSEARCH_H
 #define ARTSEARCH_H
@@ -26,6 +37,15 @@ extern "C" {
 #endif
 
 #define ARTSEARCH_VERSION "0.1.0"
+
+#if defined(__GNUC__) && !defined(AS_NO_VISIBILITY)
+#define AS_API __attribute__((visibility("default")))
+#else
+#define AS_API
+#endif
+
+/* The library's version at run time (ARTSEARCH_VERSION it was built as). */
+AS_API const char *as_version(void);
 
 /* X(name, value, description).  The command line maps these to exit
  * statuses: usage errors 2, index missing or damaged 3, others 1. */
@@ -48,9 +68,9 @@ enum as_error {
 };
 
 /* The name of an error code ("index is damaged"); never NULL. */
-const char *as_strerror(int code);
+AS_API const char *as_strerror(int code);
 /* The message of the last failure in the calling thread; never NULL. */
-const char *as_errmsg(void);
+AS_API const char *as_errmsg(void);
 
 /* ---- Building an index -------------------------------------------------- */
 
@@ -72,7 +92,7 @@ enum as_skip {
 #undef X
     AS_SKIP_COUNT
 };
-const char *as_skip_reason(int reason);
+AS_API const char *as_skip_reason(int reason);
 
 typedef struct {
     uint64_t files;                 /* files read as documents or JSONL */
@@ -111,19 +131,46 @@ typedef struct {
 
 /* Index every supported file under corpus_path (a folder or one file) into
  * index_dir (created if missing), replacing any index there atomically: a
- * failed or killed build leaves the previous index whole.  report may be
- * NULL.  A missing corpus path is AS_ERR_USAGE. */
-int as_build(const char *corpus_path, const char *index_dir,
+ * failed or killed build leaves the previous index whole.  opts and report
+ * may be NULL (defaults; no report).  A missing corpus path is
+ * AS_ERR_USAGE, a corpus without documents AS_ERR_NOTFOUND (the index is
+ * left as it was), another build running on index_dir AS_ERR_IO.  Calls
+ * opts->warn and opts->progress from the calling thread only. */
+AS_API int as_build(const char *corpus_path, const char *index_dir,
              const as_build_opts *opts, as_build_report *report);
+
+/* Building from documents handed over one by one: as_builder_new, then
+ * as_builder_add for each document, then as_builder_finish to publish the
+ * index atomically (as as_build does), then as_builder_free.  Freeing a
+ * builder that was not finished abandons the build: the previous index
+ * stays as it was.  The builder holds index_dir's build lock from new to
+ * free. */
+typedef struct as_builder as_builder;
+
+/* opts may be NULL; opts->warn and opts->progress are not used. */
+AS_API int as_builder_new(const char *index_dir, const as_build_opts *opts,
+                          as_builder **out);
+/* Add a document.  id must be a non-empty string (AS_ERR_USAGE
+ * otherwise); title and body may be NULL (empty).  Invalid UTF-8 is
+ * replaced by U+FFFD; a title is cut to 512 bytes.  After a failure
+ * (AS_ERR_NOMEM, AS_ERR_IO) every later call fails too. */
+AS_API int as_builder_add(as_builder *b, const char *id, const char *title,
+                          const char *body);
+/* Write and publish the index; report may be NULL.  AS_ERR_NOTFOUND when
+ * no document was added (the index is left as it was).  Further adds fail. */
+AS_API int as_builder_finish(as_builder *b, as_build_report *report);
+AS_API void as_builder_free(as_builder *b);
 
 /* ---- Searching ---------------------------------------------------------- */
 
 typedef struct as_index as_index;
 
 /* Open the index in dir.  Constant time: files are mapped and their headers
- * checked.  AS_ERR_NOINDEX if there is none, AS_ERR_CORRUPT if damaged. */
-int as_index_open(const char *dir, as_index **out);
-void as_index_close(as_index *ix);
+ * checked.  AS_ERR_NOINDEX if there is none, AS_ERR_CORRUPT if damaged.
+ * The open index keeps answering from the files it opened even when a
+ * build replaces the index meanwhile; open it again to see the new one. */
+AS_API int as_index_open(const char *dir, as_index **out);
+AS_API void as_index_close(as_index *ix);
 
 /* Defaults of BM25F's title field, chosen on NFCorpus's dev split (see
  * the README). */
@@ -149,8 +196,8 @@ typedef struct {
                                nothing was pruned) */
 } as_query_opts;
 
-/* Fill opts with the defaults above. */
-void as_query_opts_init(as_query_opts *opts);
+/* Fill opts with the defaults above.  as_search takes NULL for these. */
+AS_API void as_query_opts_init(as_query_opts *opts);
 
 typedef struct {
     uint32_t start, len;    /* byte range within the snippet */
@@ -171,25 +218,28 @@ typedef struct {
 
 typedef struct as_results as_results;
 
-/* Run a query: free text, or the query language (see the README): "a
+/* Run a query (opts may be NULL: defaults): free text, or the query language (see the README): "a
  * phrase", +required, -excluded, AND, OR, NOT, parentheses, prefix*,
  * title:word.  Punctuation never makes it fail.  AS_ERR_USAGE for an empty
  * query, AS_ERR_TOOLONG past 1,000 terms or 64 KiB.  A query that matches
  * nothing succeeds with zero hits. */
-int as_search(as_index *ix, const char *query, const as_query_opts *opts,
-              as_results **out);
+AS_API int as_search(as_index *ix, const char *query,
+                     const as_query_opts *opts, as_results **out);
 /* Count the documents a query matches, exactly, without ranking.  Same
  * errors as as_search. */
-int as_count(as_index *ix, const char *query, uint64_t *count);
+AS_API int as_count(as_index *ix, const char *query, uint64_t *count);
 
-size_t as_results_count(const as_results *r);
-/* Matching documents: exact unless *estimate is set to 1. */
-uint64_t as_results_total(const as_results *r, int *estimate);
-const as_hit *as_results_hit(const as_results *r, size_t i);
+/* The hits in r (at most opts.k); 0 for NULL. */
+AS_API size_t as_results_count(const as_results *r);
+/* Matching documents: exact unless *estimate is set to 1 (estimate may be
+ * NULL). */
+AS_API uint64_t as_results_total(const as_results *r, int *estimate);
+/* Hit i (0 is the best), or NULL when i >= as_results_count(r). */
+AS_API const as_hit *as_results_hit(const as_results *r, size_t i);
 /* A remark about the query (a prefix cut to its 128 most frequent
  * terms), or NULL. */
-const char *as_results_notice(const as_results *r);
-void as_results_free(as_results *r);
+AS_API const char *as_results_notice(const as_results *r);
+AS_API void as_results_free(as_results *r);
 
 /* ---- Describing and checking -------------------------------------------- */
 
@@ -204,10 +254,10 @@ typedef struct {
     char generation[64];
 } as_stats;
 
-int as_index_stats(const as_index *ix, as_stats *st);
+AS_API int as_index_stats(const as_index *ix, as_stats *st);
 /* Verify every checksum and walk every structure.  AS_OK, or
  * AS_ERR_CORRUPT with the first problem in as_errmsg(). */
-int as_index_check(as_index *ix);
+AS_API int as_index_check(as_index *ix);
 
 #ifdef __cplusplus
 }

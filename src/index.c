@@ -431,120 +431,253 @@ static double now_seconds(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+struct as_builder {
+    char dir[4096];
+    char tmpdir[4200];
+    char stamp[64];
+    int lockfd;
+    as_index old;
+    int have_old;
+    build_ctx b;
+    int stopwords;
+    int rc;                 /* sticky: a failed add fails the build */
+    as_build_report rep;
+    double t0;
+    buf fix[3];             /* UTF-8 repairs of an added document */
+};
+
+void as_builder_free(as_builder *bd)
+{
+    if (!bd)
+        return;
+    inv_free(bd->b.inv);        /* removes the run files */
+    seg_writer_free(bd->b.sw);
+    analyzer_free(bd->b.an);
+    if (bd->tmpdir[0])
+        remove_flat_dir(bd->tmpdir);
+    if (bd->lockfd >= 0)
+        close(bd->lockfd);
+    for (int i = 0; i < 3; i++)
+        buf_free(&bd->fix[i]);
+    mem_free(bd);
+}
+
+int as_builder_new(const char *index_dir, const as_build_opts *opts,
+                   as_builder **out)
+{
+    *out = NULL;
+    as_build_opts defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    if (!index_dir || !index_dir[0])
+        return err_set(AS_ERR_USAGE, "no index folder given");
+    as_builder *bd = mem_calloc(1, sizeof *bd);
+    if (!bd)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    bd->lockfd = -1;
+    bd->t0 = now_seconds();
+    bd->stopwords = opts->stopwords;
+    for (int i = 0; i < 3; i++)
+        buf_init(&bd->fix[i]);
+    if (snprintf(bd->dir, sizeof bd->dir, "%s", index_dir) >=
+        (int)sizeof bd->dir) {
+        mem_free(bd);
+        return err_set(AS_ERR_USAGE, "%s: path too long", index_dir);
+    }
+    int rc = mkdir_p(index_dir);
+    if (rc) {
+        as_builder_free(bd);
+        return rc;
+    }
+    /* One build at a time per index folder. */
+    char lockpath[4200];
+    snprintf(lockpath, sizeof lockpath, "%s/LOCK", index_dir);
+    bd->lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (bd->lockfd < 0) {
+        rc = err_set(AS_ERR_IO, "%s: %s", lockpath, strerror(errno));
+        as_builder_free(bd);
+        return rc;
+    }
+    if (flock(bd->lockfd, LOCK_EX | LOCK_NB) != 0) {
+        as_builder_free(bd);
+        return err_set(AS_ERR_IO, "%s: another build is writing this index",
+                       index_dir);
+    }
+    bd->have_old = read_manifest(index_dir, &bd->old) == AS_OK;
+    clean_leftovers(index_dir, bd->have_old ? bd->old.gen : NULL);
+
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(bd->stamp, sizeof bd->stamp, "%lld%09ld-%d",
+             (long long)ts.tv_sec, ts.tv_nsec, (int)getpid());
+    snprintf(bd->tmpdir, sizeof bd->tmpdir, "%s/tmp-%s", index_dir,
+             bd->stamp);
+    if (mkdir(bd->tmpdir, 0755) != 0) {
+        rc = err_set(AS_ERR_IO, "%s: %s", bd->tmpdir, strerror(errno));
+        bd->tmpdir[0] = '\0';
+        as_builder_free(bd);
+        return rc;
+    }
+    rc = analyzer_new(opts->language, opts->stopwords, &bd->b.an);
+    if (rc == AS_OK)
+        rc = inv_new(opts->memory ? opts->memory : DEFAULT_MEMORY,
+                     bd->tmpdir, &bd->b.inv);
+    if (rc == AS_OK)
+        rc = seg_writer_new(bd->tmpdir, &bd->b.sw);
+    if (rc) {
+        as_builder_free(bd);
+        return rc;
+    }
+    *out = bd;
+    return AS_OK;
+}
+
+/* A string handed in: NULL is empty, invalid UTF-8 is repaired. */
+static const char *api_text(as_builder *bd, int i, const char *s,
+                            size_t *len)
+{
+    if (!s) {
+        *len = 0;
+        return "";
+    }
+    *len = strlen(s);
+    buf_clear(&bd->fix[i]);
+    if (corpus_fix_utf8(s, *len, &bd->fix[i]) == 0)
+        return s;
+    *len = bd->fix[i].len;
+    return (const char *)bd->fix[i].p;
+}
+
+int as_builder_add(as_builder *bd, const char *id, const char *title,
+                   const char *body)
+{
+    if (bd->rc)
+        return err_set(bd->rc, "the build failed earlier");
+    if (!id || !id[0])
+        return err_set(AS_ERR_USAGE, "a document needs an id");
+    corpus_doc d;
+    size_t n;
+    d.id = api_text(bd, 0, id, &n);
+    d.id_len = n;
+    d.title = api_text(bd, 1, title, &n);
+    d.title_len = n < CORPUS_MAX_TITLE ? n : CORPUS_MAX_TITLE;
+    while (d.title_len > 0 && d.title_len < n &&
+           ((unsigned char)d.title[d.title_len] & 0xC0) == 0x80)
+        d.title_len--;          /* cut at a character boundary */
+    d.body = api_text(bd, 2, body, &n);
+    d.body_len = n;
+    if (bd->fix[0].err || bd->fix[1].err || bd->fix[2].err)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    int rc = on_doc(&bd->b, &d);
+    if (rc) {
+        bd->rc = rc;
+        return rc;
+    }
+    bd->rep.files++;
+    bd->rep.docs++;
+    bd->rep.text_bytes += d.title_len + d.body_len;
+    bd->rep.bytes_in += d.id_len + d.title_len + d.body_len;
+    return AS_OK;
+}
+
+int as_builder_finish(as_builder *bd, as_build_report *report)
+{
+    as_build_report *rp = &bd->rep;
+    int rc = bd->rc;
+    if (rc)
+        return err_set(rc, "the build failed earlier");
+    build_ctx *b = &bd->b;
+    if (b->next_doc == 0)
+        rc = err_set(AS_ERR_NOTFOUND, "no documents were added; the index "
+                     "was not changed");
+    as_index m;
+    memset(&m, 0, sizeof m);
+    if (rc == AS_OK) {
+        seg_writer_set_avgdl(b->sw, (double)b->tokens / b->next_doc);
+        inv_sink sink = seg_writer_sink(b->sw);
+        rc = inv_finish(b->inv, &sink);
+        rp->runs = inv_runs(b->inv);
+    }
+    if (rc == AS_OK)
+        rc = seg_writer_finish(b->sw, m.files, &m.terms, &m.postings);
+    inv_free(b->inv);           /* removes the run files */
+    b->inv = NULL;
+    seg_writer_free(b->sw);
+    b->sw = NULL;
+
+    char gendir[4200];
+    if (rc == AS_OK)
+        rc = fsync_dir(bd->tmpdir);
+    if (rc == AS_OK) {
+        snprintf(m.gen, sizeof m.gen, "gen-%s", bd->stamp);
+        snprintf(gendir, sizeof gendir, "%s/%s", bd->dir, m.gen);
+        if (rename(bd->tmpdir, gendir) != 0)
+            rc = err_set(AS_ERR_IO, "%s: %s", gendir, strerror(errno));
+        else
+            bd->tmpdir[0] = '\0';
+    }
+    if (rc == AS_OK)
+        rc = fsync_dir(bd->dir);
+    if (rc == AS_OK) {
+        m.docs = b->next_doc;
+        m.tokens = b->tokens;
+        m.text_bytes = rp->text_bytes;
+        snprintf(m.language, sizeof m.language, "%s",
+                 analyzer_language(b->an));
+        m.stopwords = bd->stopwords;
+        rc = write_manifest(bd->dir, &m);
+        if (rc)
+            remove_flat_dir(gendir);
+    }
+    if (rc == AS_OK && bd->have_old) {
+        /* Readers that opened the old generation keep their mappings. */
+        char olddir[4200];
+        snprintf(olddir, sizeof olddir, "%s/%s", bd->dir, bd->old.gen);
+        remove_flat_dir(olddir);
+    }
+    if (rc == AS_OK) {
+        rp->terms = m.terms;
+        rp->postings = m.postings;
+        rp->tokens = m.tokens;
+        for (int i = 0; i < SEG_NFILES; i++)
+            rp->index_bytes += m.files[i].size;
+    }
+    rp->seconds = now_seconds() - bd->t0;
+    if (report)
+        *report = *rp;
+    bd->rc = rc ? rc : AS_ERR_USAGE;    /* finished: no more adds */
+    return rc;
+}
+
 int as_build(const char *corpus_path, const char *index_dir,
              const as_build_opts *opts, as_build_report *report)
 {
     as_build_opts defaults = {0};
-    as_build_report rep_local;
     if (!opts)
         opts = &defaults;
-    if (!report)
-        report = &rep_local;
-    memset(report, 0, sizeof *report);
-    double t0 = now_seconds();
-
+    if (report)
+        memset(report, 0, sizeof *report);
     struct stat st;
-    if (stat(corpus_path, &st) != 0)
-        return err_set(AS_ERR_USAGE, "%s: %s", corpus_path, strerror(errno));
-    int rc = mkdir_p(index_dir);
+    if (!corpus_path || stat(corpus_path, &st) != 0)
+        return err_set(AS_ERR_USAGE, "%s: %s",
+                       corpus_path ? corpus_path : "(null)",
+                       corpus_path ? strerror(errno) : "no corpus path");
+    as_builder *bd;
+    int rc = as_builder_new(index_dir, opts, &bd);
     if (rc)
         return rc;
-
-    /* One build at a time per index folder. */
-    char lockpath[4200];
-    snprintf(lockpath, sizeof lockpath, "%s/LOCK", index_dir);
-    int lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (lockfd < 0)
-        return err_set(AS_ERR_IO, "%s: %s", lockpath, strerror(errno));
-    if (flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
-        close(lockfd);
-        return err_set(AS_ERR_IO, "%s: another build is writing this index",
-                       index_dir);
-    }
-
-    as_index old;
-    memset(&old, 0, sizeof old);
-    int have_old = read_manifest(index_dir, &old) == AS_OK;
-    clean_leftovers(index_dir, have_old ? old.gen : NULL);
-
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    char stamp[64], tmpdir[4200], gendir[4200];
-    snprintf(stamp, sizeof stamp, "%lld%09ld-%d", (long long)ts.tv_sec,
-             ts.tv_nsec, (int)getpid());
-    snprintf(tmpdir, sizeof tmpdir, "%s/tmp-%s", index_dir, stamp);
-    if (mkdir(tmpdir, 0755) != 0) {
-        rc = err_set(AS_ERR_IO, "%s: %s", tmpdir, strerror(errno));
-        close(lockfd);
-        return rc;
-    }
-
-    build_ctx b = {0};
-    rc = analyzer_new(opts->language, opts->stopwords, &b.an);
-    if (rc == AS_OK)
-        rc = inv_new(opts->memory ? opts->memory : DEFAULT_MEMORY, tmpdir,
-                     &b.inv);
-    if (rc == AS_OK)
-        rc = seg_writer_new(tmpdir, &b.sw);
-    if (rc == AS_OK) {
-        corpus_opts co = {opts->warn, opts->progress, opts->ctx};
-        rc = corpus_read(corpus_path, &co, on_doc, &b, report);
-    }
-    if (rc == AS_OK && b.next_doc == 0)
+    corpus_opts co = {opts->warn, opts->progress, opts->ctx};
+    rc = corpus_read(corpus_path, &co, on_doc, &bd->b, &bd->rep);
+    if (rc == AS_OK && bd->b.next_doc == 0)
         rc = err_set(AS_ERR_NOTFOUND, "%s: no documents found (formats read:"
                      " .txt .md .html .htm .jsonl .jsonl.gz); the index was "
                      "not changed", corpus_path);
-    as_index m;
-    memset(&m, 0, sizeof m);
     if (rc == AS_OK) {
-        seg_writer_set_avgdl(b.sw, (double)b.tokens / b.next_doc);
-        inv_sink sink = seg_writer_sink(b.sw);
-        rc = inv_finish(b.inv, &sink);
-        report->runs = inv_runs(b.inv);
+        rc = as_builder_finish(bd, report);
+    } else if (report) {
+        *report = bd->rep;
+        report->seconds = now_seconds() - bd->t0;
     }
-    if (rc == AS_OK)
-        rc = seg_writer_finish(b.sw, m.files, &m.terms, &m.postings);
-    inv_free(b.inv);            /* removes the run files */
-    seg_writer_free(b.sw);
-
-    if (rc == AS_OK)
-        rc = fsync_dir(tmpdir);
-    if (rc == AS_OK) {
-        snprintf(m.gen, sizeof m.gen, "gen-%s", stamp);
-        snprintf(gendir, sizeof gendir, "%s/%s", index_dir, m.gen);
-        if (rename(tmpdir, gendir) != 0)
-            rc = err_set(AS_ERR_IO, "%s: %s", gendir, strerror(errno));
-    }
-    if (rc == AS_OK)
-        rc = fsync_dir(index_dir);
-    if (rc == AS_OK) {
-        m.docs = b.next_doc;
-        m.tokens = b.tokens;
-        m.text_bytes = report->text_bytes;
-        snprintf(m.language, sizeof m.language, "%s",
-                 analyzer_language(b.an));
-        m.stopwords = opts->stopwords;
-        rc = write_manifest(index_dir, &m);
-        if (rc)
-            remove_flat_dir(gendir);
-    } else {
-        remove_flat_dir(tmpdir);
-    }
-    analyzer_free(b.an);
-    if (rc == AS_OK && have_old) {
-        /* Readers that opened the old generation keep their mappings. */
-        char olddir[4200];
-        snprintf(olddir, sizeof olddir, "%s/%s", index_dir, old.gen);
-        remove_flat_dir(olddir);
-    }
-    close(lockfd);
-    if (rc == AS_OK) {
-        report->terms = m.terms;
-        report->postings = m.postings;
-        report->tokens = m.tokens;
-        for (int i = 0; i < SEG_NFILES; i++)
-            report->index_bytes += m.files[i].size;
-    }
-    report->seconds = now_seconds() - t0;
+    as_builder_free(bd);
     return rc;
 }

@@ -24,7 +24,7 @@ static const char *const usage_main =
     "\n"
     "commands:\n"
     "  build PATH        index a folder or file of articles\n"
-    "  query TEXT        search the index (BM25), best matches first\n"
+    "  query TEXT        search the index (BM25F), best matches first\n"
     "  stats             describe the index: documents, terms, sizes\n"
     "  check             verify the index's checksums and structures\n"
     "  help [COMMAND]    show help for a command\n"
