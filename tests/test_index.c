@@ -529,6 +529,61 @@ static void test_truncated_and_deleted(void **state)
     }
 }
 
+/* Documents handed over one by one; an abandoned build changes nothing. */
+static void test_builder_api(void **state)
+{
+    (void)state;
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/builder", tu_group_dir);
+    as_builder *b;
+    assert_int_equal(as_builder_new(dir, NULL, &b), AS_OK);
+    /* A second builder on the same folder is refused while one runs. */
+    as_builder *b2 = (as_builder *)1;
+    assert_int_equal(as_builder_new(dir, NULL, &b2), AS_ERR_IO);
+    assert_null(b2);
+    assert_non_null(strstr(as_errmsg(), "another build"));
+    assert_int_equal(as_builder_add(b, NULL, "t", "x"), AS_ERR_USAGE);
+    assert_int_equal(as_builder_add(b, "", "t", "x"), AS_ERR_USAGE);
+    /* NULL title and body are empty; invalid UTF-8 is repaired. */
+    assert_int_equal(as_builder_add(b, "a", "Leg cramps", "cramp at night"),
+                     AS_OK);
+    assert_int_equal(as_builder_add(b, "b", NULL, "bad \xff byte cramp"),
+                     AS_OK);
+    assert_int_equal(as_builder_add(b, "c", "only a title", NULL), AS_OK);
+    as_build_report rep;
+    assert_int_equal(as_builder_finish(b, &rep), AS_OK);
+    assert_int_equal(rep.docs, 3);
+    assert_int_equal(as_builder_add(b, "d", "late", "too late"),
+                     AS_ERR_USAGE);
+    as_builder_free(b);
+    as_index *ix;
+    assert_int_equal(as_index_open(dir, &ix), AS_OK);
+    as_results *r;
+    assert_int_equal(as_search(ix, "cramp", NULL, &r), AS_OK);
+    assert_int_equal(as_results_count(r), 2);
+    assert_string_equal(as_results_hit(r, 0)->id, "a");
+    assert_non_null(strstr(as_results_hit(r, 1)->snippet, "\xef\xbf\xbd"));
+    as_results_free(r);
+    as_index_close(ix);
+
+    /* Abandoned, and finished empty: the index stays as it was. */
+    assert_int_equal(as_builder_new(dir, NULL, &b), AS_OK);
+    assert_int_equal(as_builder_add(b, "z", "other", "words"), AS_OK);
+    as_builder_free(b);
+    assert_int_equal(as_builder_new(dir, NULL, &b), AS_OK);
+    assert_int_equal(as_builder_finish(b, NULL), AS_ERR_NOTFOUND);
+    as_builder_free(b);
+    assert_int_equal(as_index_open(dir, &ix), AS_OK);
+    assert_int_equal(ix->docs, 3);
+    as_index_close(ix);
+    as_builder_free(NULL);
+
+    /* Every error code has a name. */
+    for (int c = AS_OK; c <= AS_ERR_INTERNAL; c++)
+        assert_true(strlen(as_strerror(c)) > 0);
+    assert_string_equal(as_version(), ARTSEARCH_VERSION);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -536,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_lexicon_lookups),
         cmocka_unit_test(test_stored_documents),
         cmocka_unit_test(test_failed_build_keeps_old_index),
+        cmocka_unit_test(test_builder_api),
         cmocka_unit_test(test_flipped_bytes),
         cmocka_unit_test(test_truncated_and_deleted),
     };
