@@ -4,6 +4,7 @@
 #   make test       build and run every test (unit and end-to-end)
 #   make asan       the same tests built with AddressSanitizer + UBSan
 #   make tsan       the threads test built with ThreadSanitizer
+#   make fuzz       run every libFuzzer target for FUZZ_SECONDS (clang)
 #   make shared     build libartsearch.so
 #   make install    install the command, libraries, header, pkg-config
 #                   file, man page and bash completion (PREFIX, DESTDIR)
@@ -24,7 +25,7 @@ WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wformat=2 -Wundef -Wvla -Wwrite-strings \
            -Wold-style-definition -Wnull-dereference -Wimplicit-fallthrough
 # Messages and paths are cut to their buffers on purpose.
-WARNINGS += -Wno-format-truncation
+WARNINGS += $(if $(findstring clang,$(CC)),,-Wno-format-truncation)
 ifeq ($(WERROR),1)
 WARNINGS += -Werror
 endif
@@ -32,6 +33,11 @@ endif
 ifeq ($(SANITIZE),1)
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=undefined
+OPTIMIZATION = -O1
+endif
+ifeq ($(SANITIZE),fuzzer)
+SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined \
+           -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPTIMIZATION = -O1
 endif
 ifeq ($(SANITIZE),thread)
@@ -86,7 +92,7 @@ BENCH_QUERIES ?= ../shared/queries/health-titles.tsv \
 BENCH_ARGS ?=
 
 .PHONY: all test asan tsan deps clean bench bench-quick eval shared \
-        install uninstall
+        install uninstall fuzz fuzz-build
 .SUFFIXES:
 
 all: artsearch
@@ -161,8 +167,56 @@ eval: $(BIN) $(EVAL_BIN)
 	    --queries $(NFCORPUS)/dev.queries.tsv > $(BUILD)/nfcorpus-dev.run
 	$(EVAL_BIN) $(NFCORPUS)/dev.qrels $(BUILD)/nfcorpus-dev.run
 
-test: $(BIN) $(TEST_BIN) $(EVAL_BIN)
+# ---- Fuzzing -------------------------------------------------------------
+# Targets in fuzz/: the query parser and search, each corpus reader, and an
+# index made of arbitrary bytes.  Seeds in fuzz/seeds/TARGET, inputs that
+# once crashed in fuzz/regressions/TARGET; `make test` replays both through
+# replay-TARGET (the same entry points without libFuzzer).
+FUZZ_TARGETS = query text html jsonl gzip index
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD = build/fuzz
+fuzz_src = $(if $(filter query,$(1)),fuzz/fuzz_query.c,$(if \
+    $(filter index,$(1)),fuzz/fuzz_index.c,fuzz/fuzz_reader.c))
+fuzz_def = $(if $(filter text,$(1)),-DREADER_EXT='".txt"',$(if \
+    $(filter html,$(1)),-DREADER_EXT='".html"',$(if \
+    $(filter jsonl,$(1)),-DREADER_EXT='".jsonl"',$(if \
+    $(filter gzip,$(1)),-DREADER_EXT='".jsonl.gz"',))))
+REPLAY_BIN = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay-%)
+
+$(BUILD)/fuzz/replay-%: fuzz/replay.c fuzz/fuzz_*.c fuzz/fuzz_util.h \
+                        $(LIB_INTERNAL)
+	@mkdir -p $(BUILD)/fuzz
+	$(CC) $(ALL_CFLAGS) -Ifuzz $(call fuzz_def,$*) -o $@ fuzz/replay.c \
+	    $(call fuzz_src,$*) $(LIB_INTERNAL) $(ALL_LDFLAGS) $(DEPS_LIBS)
+
+fuzz-build:
+	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) SANITIZE=fuzzer \
+	    $(FUZZ_BUILD)/libartsearch-internal.a
+	@for t in $(FUZZ_TARGETS); do \
+	    $(MAKE) --no-print-directory CC=clang BUILD=$(FUZZ_BUILD) \
+	        SANITIZE=fuzzer $(FUZZ_BUILD)/fuzz-$$t || exit 1; done
+
+$(FUZZ_BUILD)/fuzz-%: fuzz/fuzz_*.c fuzz/fuzz_util.h \
+                      $(FUZZ_BUILD)/libartsearch-internal.a
+	$(CC) $(ALL_CFLAGS) -Ifuzz $(call fuzz_def,$*) -fsanitize=fuzzer \
+	    -o $@ $(call fuzz_src,$*) $(FUZZ_BUILD)/libartsearch-internal.a \
+	    $(ALL_LDFLAGS) $(DEPS_LIBS)
+
+# Each target for FUZZ_SECONDS (make fuzz FUZZ_SECONDS=600); new inputs
+# go to build/fuzz/corpus-TARGET, crashes to build/fuzz/crash-TARGET-*.
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	    $(FUZZ_BUILD)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
+	        -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
+	        $(FUZZ_BUILD)/corpus-$$t fuzz/seeds/$$t || exit 1; \
+	done
+
+test: $(BIN) $(TEST_BIN) $(EVAL_BIN) $(REPLAY_BIN)
 	@ARTSEARCH_BIN=$(abspath $(BIN)) ARTSEARCH_EVAL=$(abspath $(EVAL_BIN)) \
+	    ARTSEARCH_REPLAY=$(abspath $(BUILD)/fuzz) \
 	    tests/run.sh $(TEST_BIN)
 
 asan:

@@ -1147,8 +1147,6 @@ static void explain_node(search_plan *pl, snode *n, uint32_t doc, int depth,
                          buf *out)
 {
     char line[1024];
-    const char *name = (const char *)pl->names.p + n->name;
-    int nl = (int)(n->name_len < 300 ? n->name_len : 300);
     if (n->type == SN_GROUP) {
         for (size_t i = 0; i < n->nkids; i++) {
             snode *k = n->kids[i];
@@ -1157,6 +1155,8 @@ static void explain_node(search_plan *pl, snode *n, uint32_t doc, int depth,
         }
         return;
     }
+    const char *name = (const char *)pl->names.p + n->name;
+    int nl = (int)(n->name_len < 300 ? n->name_len : 300);
     if (n->type == SN_PHRASE) {
         double B;
         double s = phrase_score(pl, n, doc, &B);
@@ -1214,7 +1214,10 @@ static void collect_terms(const search_plan *pl, const snode *n,
 {
     if (n->occur == Q_NOT)
         return;
-    const char *name = (const char *)pl->names.p + n->name;
+    /* Groups have no name (and names may be empty: no pointer then). */
+    const char *name = n->type == SN_GROUP
+                           ? NULL
+                           : (const char *)pl->names.p + n->name;
     if (n->type == SN_TERM) {
         size_t skip = n->title ? 6 : 0;
         fn(ctx, name + skip, n->name_len - skip);

@@ -51,10 +51,11 @@ static int on_token(void *ctx, const an_token *t)
     return 0;
 }
 
-static int is_space(int ch)
+/* White space and every other control character (a NUL from a damaged
+ * store included) become one space in a snippet. */
+static int is_space(unsigned char ch)
 {
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
-           ch == '\f' || ch == '\v';
+    return ch <= ' ' || ch == 0x7f;
 }
 
 int snippet_make(analyzer *an, const char *text, size_t len,
