@@ -4,7 +4,9 @@
 #   make test       build and run every test (unit and end-to-end)
 #   make asan       the same tests built with AddressSanitizer + UBSan
 #   make tsan       the threads test built with ThreadSanitizer
-#   make fuzz       run every libFuzzer target for FUZZ_SECONDS (clang)
+#   make valgrind   the end-to-end tests, every process under memcheck
+#   make fuzz       run every libFuzzer target for FUZZ_SECONDS (clang;
+#                   make fuzz-deps installs it)
 #   make shared     build libartsearch.so
 #   make install    install the command, libraries, header, pkg-config
 #                   file, man page and bash completion (PREFIX, DESTDIR)
@@ -92,7 +94,7 @@ BENCH_QUERIES ?= ../shared/queries/health-titles.tsv \
 BENCH_ARGS ?=
 
 .PHONY: all test asan tsan deps clean bench bench-quick eval shared \
-        install uninstall fuzz fuzz-build
+        install uninstall fuzz fuzz-build fuzz-deps valgrind
 .SUFFIXES:
 
 all: artsearch
@@ -222,6 +224,21 @@ test: $(BIN) $(TEST_BIN) $(EVAL_BIN) $(REPLAY_BIN)
 asan:
 	$(MAKE) BUILD=build/asan SANITIZE=1 test
 
+# The end-to-end tests with every artsearch process under valgrind memcheck
+# (tests/valgrind.sh): any error or leak fails the run.
+VG_LOGDIR = build/valgrind
+valgrind: $(BIN) $(BUILD)/tests/test_e2e
+	rm -rf $(VG_LOGDIR) && mkdir -p $(VG_LOGDIR)
+	VG_LOGDIR=$(abspath $(VG_LOGDIR)) VG_BIN=$(abspath $(BIN)) \
+	    ARTSEARCH_BIN=$(abspath tests/valgrind.sh) \
+	    tests/run.sh $(BUILD)/tests/test_e2e
+	@n=$$(ls $(VG_LOGDIR) | wc -l); \
+	bad=$$(find $(VG_LOGDIR) -type f -size +0 | wc -l); \
+	echo "valgrind: $$n artsearch processes checked, $$bad with errors or leaks"; \
+	if [ "$$bad" -ne 0 ]; then \
+	    find $(VG_LOGDIR) -type f -size +0 -exec cat {} +; exit 1; fi; \
+	[ "$$n" -gt 0 ]
+
 # Several threads searching one index (tests/test_threads.c).
 tsan:
 	$(MAKE) BUILD=build/tsan SANITIZE=thread build/tsan/tests/test_threads
@@ -262,12 +279,18 @@ uninstall:
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES = build-essential pkg-config libstemmer-dev zlib1g-dev \
                   libcmocka-dev libutf8proc-dev libjansson-dev \
-                  libsqlite3-dev man-db
+                  libsqlite3-dev man-db valgrind
+# Only for `make fuzz` (libFuzzer): `make fuzz-deps`.
+FUZZ_PACKAGES = clang libclang-rt-14-dev
 
 deps:
 	$(SUDO) apt-get update
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y \
 	    $(DEBIAN_PACKAGES)
+
+fuzz-deps:
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y \
+	    $(FUZZ_PACKAGES)
 
 clean:
 	rm -rf build artsearch

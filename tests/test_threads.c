@@ -1,8 +1,10 @@
 /* test_threads.c - one open index searched from several threads at once
- * gives every thread the results a single thread gets.  `make tsan` runs
- * it under ThreadSanitizer. */
+ * gives every thread the results a single thread gets; readers keep
+ * answering from the index they opened while rebuilds publish new ones.
+ * `make tsan` runs it under ThreadSanitizer. */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <pthread.h>
 
 #include "artsearch.h"
@@ -43,19 +45,28 @@ static void describe(as_results *r, answer *a)
     }
 }
 
-static int ask(int q, answer *a)
+static int ask_in(as_index *in, int q, answer *a)
 {
     as_query_opts o;
     as_query_opts_init(&o);
     o.explain = q % 2;
     as_results *r;
-    int rc = as_search(ix, queries[q], &o, &r);
+    int rc = as_search(in, queries[q], &o, &r);
     if (rc)
         return rc;
     describe(r, a);
     as_results_free(r);
     uint64_t n;
-    return as_count(ix, queries[q], &n);
+    rc = as_count(in, queries[q], &n);
+    size_t len = strlen(a->text);
+    snprintf(a->text + len, sizeof a->text - len, "count %llu\n",
+             (unsigned long long)n);
+    return rc;
+}
+
+static int ask(int q, answer *a)
+{
+    return ask_in(ix, q, a);
 }
 
 static void *worker(void *arg)
@@ -102,10 +113,156 @@ static void test_parallel_searches(void **state)
     free(dir);
 }
 
+/* ---- Readers while a rebuild publishes ---------------------------------- */
+
+static answer ans_old[NQ], ans_new[NQ];
+static const char *ix_path;
+static int publishing_done;     /* set with __atomic builtins */
+
+/* Searches the handle opened before the rebuilds began: every answer must
+ * be the old index's, however many times the folder is republished. */
+static void *old_reader(void *arg)
+{
+    (void)arg;
+    static answer got[2];
+    int slot = 0, rounds = 0;
+    while (!__atomic_load_n(&publishing_done, __ATOMIC_ACQUIRE) ||
+           rounds < 3) {
+        for (int q = 0; q < NQ; q++) {
+            if (ask(q, &got[slot]) != AS_OK)
+                return (void *)"a search on the old handle failed";
+            if (strcmp(got[slot].text, ans_old[q].text) != 0)
+                return (void *)"the old handle's answer changed";
+        }
+        rounds++;
+    }
+    return NULL;
+}
+
+static int opened_old, opened_new;
+
+/* Opens the folder again and again while it is republished: each opening
+ * must succeed and answer wholly as one of the two versions. */
+static void *reopener(void *arg)
+{
+    (void)arg;
+    static answer got;
+    int rounds = 0;
+    while (!__atomic_load_n(&publishing_done, __ATOMIC_ACQUIRE) ||
+           rounds < 3) {
+        as_index *mine;
+        if (as_index_open(ix_path, &mine) != AS_OK)
+            return (void *)"opening during a publish failed";
+        int which = -1;
+        for (int q = 0; q < NQ; q++) {
+            if (ask_in(mine, q, &got) != AS_OK) {
+                as_index_close(mine);
+                return (void *)"a search on a fresh handle failed";
+            }
+            int v = strcmp(got.text, ans_old[q].text) == 0   ? 0
+                    : strcmp(got.text, ans_new[q].text) == 0 ? 1
+                                                             : 2;
+            if (v == 2 || (which >= 0 && v != which &&
+                           strcmp(ans_old[q].text, ans_new[q].text) != 0)) {
+                as_index_close(mine);
+                return (void *)"a fresh handle mixed the two versions";
+            }
+            if (strcmp(ans_old[q].text, ans_new[q].text) != 0)
+                which = v;
+        }
+        as_index_close(mine);
+        if (which == 0)
+            opened_old++;
+        else if (which == 1)
+            opened_new++;
+        rounds++;
+    }
+    return NULL;
+}
+
+static void test_readers_during_publish(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), path[4300], other[4300], newc[4300];
+    snprintf(path, sizeof path, "%s/ix", dir);
+    snprintf(other, sizeof other, "%s/ix-new", dir);
+    snprintf(newc, sizeof newc, "%s/new-corpus", dir);
+    ix_path = path;
+    /* The second version: a few articles that answer the same queries
+     * differently. */
+    assert_int_equal(mkdir(newc, 0755), 0);
+    tu_writef(newc, "a.txt", "Sciatic pain\nsciatic nerve pain in the "
+              "buttock, leg cramps at night, magnesium for cramps.\n");
+    tu_writef(newc, "b.txt", "Pregnancy pain\npregnancy and buttock pain;"
+              " vitamin b12.\n");
+    tu_writef(newc, "c.txt", "Piriformis\nsciatica or piriformis "
+              "syndrome, not pregnancy.\n");
+    assert_int_equal(as_build(newc, other, NULL, NULL), AS_OK);
+    as_index *nix;
+    assert_int_equal(as_index_open(other, &nix), AS_OK);
+    for (int q = 0; q < NQ; q++)
+        assert_int_equal(ask_in(nix, q, &ans_new[q]), AS_OK);
+    as_index_close(nix);
+
+    assert_int_equal(as_build("corpus", path, NULL, NULL), AS_OK);
+    assert_int_equal(as_index_open(path, &ix), AS_OK);
+    for (int q = 0; q < NQ; q++)
+        assert_int_equal(ask(q, &ans_old[q]), AS_OK);
+    assert_string_not_equal(ans_old[0].text, ans_new[0].text);
+    /* The generation folder it reads (the only one there). */
+    char first_gen[4400] = "";
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));)
+        if (strncmp(e->d_name, "gen-", 4) == 0)
+            snprintf(first_gen, sizeof first_gen, "%s/%s", path, e->d_name);
+    closedir(d);
+    assert_true(tu_exists(first_gen));
+
+    __atomic_store_n(&publishing_done, 0, __ATOMIC_RELEASE);
+    pthread_t rd, ro;
+    assert_int_equal(pthread_create(&rd, NULL, old_reader, NULL), 0);
+    assert_int_equal(pthread_create(&ro, NULL, reopener, NULL), 0);
+    /* Republish six times, alternating the versions, ending on the new. */
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(as_build(i % 2 ? newc : "corpus", path, NULL, NULL),
+                         AS_OK);
+    __atomic_store_n(&publishing_done, 1, __ATOMIC_RELEASE);
+    void *res;
+    assert_int_equal(pthread_join(rd, &res), 0);
+    if (res)
+        fail_msg("old reader: %s", (const char *)res);
+    assert_int_equal(pthread_join(ro, &res), 0);
+    if (res)
+        fail_msg("reopener: %s", (const char *)res);
+    print_message("during 6 publishes: %d fresh handles saw the old "
+                  "version, %d the new\n", opened_old, opened_new);
+    assert_true(opened_old + opened_new > 0);
+
+    /* The generation the old handle reads is gone from the folder, yet it
+     * still answers as before; a new handle answers as the new version. */
+    assert_false(tu_exists(first_gen));
+    answer a;
+    for (int q = 0; q < NQ; q++) {
+        assert_int_equal(ask(q, &a), AS_OK);
+        assert_string_equal(a.text, ans_old[q].text);
+    }
+    as_index_close(ix);
+    assert_int_equal(as_index_open(path, &ix), AS_OK);
+    for (int q = 0; q < NQ; q++) {
+        assert_int_equal(ask(q, &a), AS_OK);
+        assert_string_equal(a.text, ans_new[q].text);
+    }
+    as_index_close(ix);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parallel_searches),
+        cmocka_unit_test(test_readers_during_publish),
     };
     return cmocka_run_group_tests_name("threads", tests, NULL, NULL);
 }
