@@ -45,7 +45,7 @@ _artsearch()
                 romanian russian spanish swedish turkish" -- "$cur"))
             return
             ;;
-        -m | --memory | -n | --limit | --offset | --k1 | --b | \
+        -m | --memory | --max-doc | -n | --limit | --offset | --k1 | --b | \
             --title-weight | --title-b)
             return
             ;;
@@ -54,7 +54,8 @@ _artsearch()
     local opts
     case $cmd in
         build)
-            opts="--output --memory --language --stopwords --quiet --help"
+            opts="--output --memory --language --stopwords --max-doc --quiet
+                --help"
             ;;
         query)
             opts="--index --limit --offset --k1 --b --title-weight --title-b

@@ -49,6 +49,14 @@ static int on_doc(void *ctx, const corpus_doc *d)
     return 0;
 }
 
+static void on_warn(void *ctx, const char *msg)
+{
+    (void)ctx;
+    if (strlen(msg) > 1100)
+        abort();
+    fuzz_sink += (unsigned char)msg[0];
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     FILE *f = fopen(path, "wb");
@@ -59,7 +67,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fclose(f);
     as_build_report rep;
     memset(&rep, 0, sizeof rep);
-    corpus_opts o = {NULL, NULL, NULL};
+    /* A small document size limit, so that cutting files and skipping
+     * long JSONL lines are fuzzed too. */
+    corpus_opts o = {on_warn, NULL, NULL, 1000};
     int rc = corpus_read(path, &o, on_doc, NULL, &rep);
     if (rc != AS_OK)
         abort();            /* bad input is counted, never an error */

@@ -84,7 +84,8 @@ AS_API const char *as_errmsg(void);
     X(AS_SKIP_LOOP, "symlink loop")                                         \
     X(AS_SKIP_BADLINE, "malformed JSON line")                               \
     X(AS_SKIP_TRUNCATED, "truncated or corrupt gzip")                       \
-    X(AS_SKIP_SPECIAL, "not a regular file")
+    X(AS_SKIP_SPECIAL, "not a regular file")                              \
+    X(AS_SKIP_TOOBIG, "JSON line over the document size limit")
 
 enum as_skip {
 #define X(name, text) name,
@@ -107,6 +108,7 @@ typedef struct {
     uint64_t index_bytes;           /* size of the published index */
     uint32_t runs;                  /* in-memory runs spilled (1 = none) */
     double seconds;
+    uint64_t cut;                   /* files cut to opts.max_doc bytes */
 } as_build_report;
 
 typedef struct {
@@ -127,7 +129,14 @@ typedef struct {
     /* Called now and then while reading (at most ~10 times a second). */
     void (*progress)(void *ctx, const as_progress *p);
     void *ctx;
+    /* Bytes of one file read as a document, 0 = AS_DEFAULT_MAX_DOC: a
+     * longer .txt, .md or .html file is cut there (at a character
+     * boundary; warned and counted in report->cut), and a longer JSONL line
+     * is skipped (AS_SKIP_TOOBIG).  It bounds a build's memory. */
+    size_t max_doc;
 } as_build_opts;
+
+#define AS_DEFAULT_MAX_DOC ((size_t)128 << 20)
 
 /* Index every supported file under corpus_path (a folder or one file) into
  * index_dir (created if missing), replacing any index there atomically: a

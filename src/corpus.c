@@ -51,15 +51,40 @@ typedef struct {
 static void warn(reader *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Cut n bytes of s to at most max without splitting a UTF-8 sequence. */
+static size_t utf8_cut(const char *s, size_t n, size_t max)
+{
+    if (n <= max)
+        return n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+        n--;
+    return n;
+}
+
+/* A message too long for msg (a path thousands of bytes deep) keeps its
+ * head and its tail, where the reason is, around " ... ". */
 static void warn(reader *r, const char *fmt, ...)
 {
     if (!r->o || !r->o->warn)
         return;
-    char msg[1200];
+    enum { HEAD = 300, TAIL = 700 };
+    char msg[HEAD + 5 + TAIL + 1];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    char *full = NULL;
+    if (n >= (int)sizeof msg && (full = mem_alloc((size_t)n + 1))) {
+        va_start(ap, fmt);
+        vsnprintf(full, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        size_t h = utf8_cut(full, (size_t)n, HEAD), t = (size_t)n - TAIL;
+        while (t < (size_t)n && ((unsigned char)full[t] & 0xc0) == 0x80)
+            t++;
+        snprintf(msg, sizeof msg, "%.*s ... %s", (int)h, full, full + t);
+        mem_free(full);
+    }
     r->o->warn(r->o->ctx, msg);
 }
 
@@ -299,17 +324,6 @@ static int is_space(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
            c == '\v';
-}
-
-/* Cut n bytes of s to at most max without splitting a UTF-8 sequence. */
-static size_t utf8_cut(const char *s, size_t n, size_t max)
-{
-    if (n <= max)
-        return n;
-    n = max;
-    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-        n--;
-    return n;
 }
 
 static int read_text(reader *r, const file_entry *f, const char *s, size_t n,
@@ -736,6 +750,14 @@ done:
     return rc;
 }
 
+static void line_too_long(reader *r, const file_entry *f,
+                          unsigned long lineno)
+{
+    warn(r, "%s:%lu: line longer than the document size limit (%zu bytes); "
+         "skipped", f->path, lineno, r->o->max_doc);
+    r->rep->skipped[AS_SKIP_TOOBIG]++;
+}
+
 static int read_jsonl(reader *r, const file_entry *f)
 {
     gzFile gz = gzopen(f->path, "rb");
@@ -752,6 +774,7 @@ static int read_jsonl(reader *r, const file_entry *f)
     buf_init(&line);
     unsigned long lineno = 0;
     int rc = AS_OK, eof = 0;
+    int skipping = 0;       /* 1: dropping a line over the size limit */
     size_t scan = 0;        /* bytes of line already searched for '\n' */
     r->rep->files++;
     while (rc == AS_OK && !eof) {
@@ -791,6 +814,15 @@ static int read_jsonl(reader *r, const file_entry *f)
             break;
         }
         line.len += (size_t)got;
+        if (skipping) {             /* the rest of a line over the limit */
+            unsigned char *nl = memchr(line.p, '\n', line.len);
+            size_t rest = nl ? line.len - (size_t)(nl + 1 - line.p) : 0;
+            if (nl)
+                memmove(line.p, nl + 1, rest);
+            line.len = rest;
+            scan = 0;
+            skipping = !nl;
+        }
         size_t start = 0;
         for (;;) {
             unsigned char *nl = memchr(line.p + scan, '\n', line.len - scan);
@@ -798,8 +830,11 @@ static int read_jsonl(reader *r, const file_entry *f)
                 break;
             size_t end = (size_t)(nl - line.p);
             lineno++;
-            rc = json_line(r, &jf, lineno, (const char *)line.p + start,
-                           end - start);
+            if (end - start > r->o->max_doc)
+                line_too_long(r, f, lineno);
+            else
+                rc = json_line(r, &jf, lineno, (const char *)line.p + start,
+                               end - start);
             if (rc)
                 break;
             start = scan = end + 1;
@@ -807,6 +842,11 @@ static int read_jsonl(reader *r, const file_entry *f)
         if (start > 0) {
             memmove(line.p, line.p + start, line.len - start);
             line.len -= start;
+        }
+        if (line.len > r->o->max_doc) {
+            line_too_long(r, f, ++lineno);
+            skipping = 1;
+            line.len = 0;
         }
         scan = line.len;
         progress(r, (uint64_t)gzoffset(gz), 0);
@@ -843,8 +883,10 @@ static int file_kind(const char *name)
     return F_NONE;
 }
 
-/* Read a whole file; *out is NULL-terminated. */
-static int slurp(const char *path, buf *out, int *errnum)
+/* Read a file, at most max bytes; *next is then the byte after them, or -1
+ * at the end of the file.  *out is NUL-terminated. */
+static int slurp(const char *path, size_t max, buf *out, int *errnum,
+                 int *next)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
@@ -852,14 +894,23 @@ static int slurp(const char *path, buf *out, int *errnum)
         return AS_ERR_IO;
     }
     buf_clear(out);
+    *next = -1;
     for (;;) {
-        if (buf_reserve(out, 1 << 16)) {
-            fclose(fp);
-            return AS_ERR_NOMEM;
+        size_t want = max - out->len < (1 << 16) ? max - out->len : 1 << 16;
+        int done;
+        if (want == 0) {
+            *next = fgetc(fp);
+            done = 1;
+        } else {
+            if (buf_reserve(out, want)) {
+                fclose(fp);
+                return AS_ERR_NOMEM;
+            }
+            size_t got = fread(out->p + out->len, 1, want, fp);
+            out->len += got;
+            done = got < want;
         }
-        size_t got = fread(out->p + out->len, 1, 1 << 16, fp);
-        out->len += got;
-        if (got < (1 << 16)) {
+        if (done || ferror(fp)) {
             if (ferror(fp)) {
                 *errnum = errno ? errno : EIO;
                 fclose(fp);
@@ -882,8 +933,9 @@ static int read_file(reader *r, const file_entry *f, buf *data, buf *fixed)
     }
     if (kind == F_JSONL)
         return read_jsonl(r, f);
-    int errnum = 0;
-    int rc = slurp(f->path, data, &errnum);
+    int errnum = 0, next;
+    size_t max = r->o->max_doc;
+    int rc = slurp(f->path, max, data, &errnum, &next);
     if (rc == AS_ERR_NOMEM)
         return rc;
     if (rc) {
@@ -894,6 +946,16 @@ static int read_file(reader *r, const file_entry *f, buf *data, buf *fixed)
     r->rep->bytes_in += data->len;
     const char *s = (const char *)data->p;
     size_t n = data->len;
+    if (next >= 0) {
+        /* Cut before the character the limit falls in. */
+        for (int at = next; n > 0 && (at & 0xc0) == 0x80;)
+            at = (unsigned char)s[--n];
+        data->p[n] = '\0';
+        data->len = n;
+        warn(r, "%s: larger than the document size limit (%zu bytes); "
+             "only its first %zu bytes are indexed", f->path, max, n);
+        r->rep->cut++;
+    }
     if (n == 0) {
         warn(r, "%s: empty; skipped", f->path);
         r->rep->skipped[AS_SKIP_EMPTY]++;
@@ -924,7 +986,10 @@ int corpus_read(const char *path, const corpus_opts *o, corpus_doc_fn fn,
                 void *fnctx, as_build_report *rep)
 {
     reader r = {0};
-    r.o = o;
+    corpus_opts opts = o ? *o : (corpus_opts){0};
+    if (!opts.max_doc)
+        opts.max_doc = AS_DEFAULT_MAX_DOC;
+    r.o = &opts;
     r.fn = fn;
     r.fnctx = fnctx;
     r.rep = rep;

@@ -51,6 +51,8 @@ typedef struct {
     void (*warn)(void *ctx, const char *msg);
     void (*progress)(void *ctx, const as_progress *p);
     void *ctx;
+    size_t max_doc;     /* bytes kept of one file (see as_build_opts);
+                           0: AS_DEFAULT_MAX_DOC */
 } corpus_opts;
 
 /* Read every document under path, calling fn for each.  Counts go into rep

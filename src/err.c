@@ -3,7 +3,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #define AS_ERRMSG_MAX 1024
 
@@ -43,4 +45,23 @@ int err_prefix(int code, const char *fmt, ...)
     memcpy(old, errmsg, sizeof old);
     snprintf(errmsg, sizeof errmsg, "%s: %s", prefix, old);
     return code;
+}
+
+int err_write_all(int fd, const void *p, size_t n, long long off,
+                  const char *path)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = off < 0 ? write(fd, c, n) : pwrite(fd, c, n, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return err_set(AS_ERR_IO, "%s: %s", path,
+                           w < 0 ? strerror(errno) : "nothing written");
+        c += w;
+        n -= (size_t)w;
+        if (off >= 0)
+            off += w;
+    }
+    return AS_OK;
 }

@@ -9,6 +9,8 @@
 #ifndef AS_ERR_H
 #define AS_ERR_H
 
+#include <stddef.h>
+
 #include "artsearch.h"
 
 /* Record a message for code and return code, so a failure path can be
@@ -20,5 +22,12 @@ int err_set(int code, const char *fmt, ...)
  * return code unchanged. */
 int err_prefix(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Write all n bytes of p to fd at offset off (off < 0: at the file
+ * position), going on after short writes and EINTR, so a full disk is
+ * reported by its own errno (ENOSPC, EFBIG) rather than as a short write.
+ * AS_OK, or AS_ERR_IO with a message naming path. */
+int err_write_all(int fd, const void *p, size_t n, long long off,
+                  const char *path);
 
 #endif

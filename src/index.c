@@ -144,8 +144,8 @@ static int write_manifest(const char *dir, const as_index *m)
         if (fd < 0) {
             rc = err_set(AS_ERR_IO, "%s: %s", tmp, strerror(errno));
         } else {
-            if (write(fd, all.p, all.len) != (ssize_t)all.len ||
-                fsync(fd) != 0)
+            rc = err_write_all(fd, all.p, all.len, -1, tmp);
+            if (rc == AS_OK && fsync(fd) != 0)
                 rc = err_set(AS_ERR_IO, "%s: %s", tmp, strerror(errno));
             if (close(fd) != 0 && rc == AS_OK)
                 rc = err_set(AS_ERR_IO, "%s: %s", tmp, strerror(errno));
@@ -666,7 +666,8 @@ int as_build(const char *corpus_path, const char *index_dir,
     int rc = as_builder_new(index_dir, opts, &bd);
     if (rc)
         return rc;
-    corpus_opts co = {opts->warn, opts->progress, opts->ctx};
+    corpus_opts co = {opts->warn, opts->progress, opts->ctx,
+                      opts->max_doc ? opts->max_doc : AS_DEFAULT_MAX_DOC};
     rc = corpus_read(corpus_path, &co, on_doc, &bd->b, &bd->rep);
     if (rc == AS_OK && bd->b.next_doc == 0)
         rc = err_set(AS_ERR_NOTFOUND, "%s: no documents found (formats read:"

@@ -52,8 +52,14 @@ struct inverter {
     uint32_t *touched;
     size_t ntouched, captouched;
     uint32_t doc_mark;      /* increments per document */
+    uint32_t next_doc;      /* id of the current document */
     buf rec;                /* scratch: one (term, doc) record */
     uint32_t runs;
+    /* A document too big for the budget is spilled in parts: split[i] is
+     * the id of the document that run i ends in the middle of (its
+     * postings continue in run i + 1), UINT32_MAX if none. */
+    uint32_t *split;
+    size_t capsplit;
 };
 
 int inv_new(size_t budget, const char *tmpdir, inverter **out)
@@ -97,6 +103,7 @@ void inv_free(inverter *inv)
     mem_free(inv->tok_pos);
     mem_free(inv->tok_next);
     mem_free(inv->touched);
+    mem_free(inv->split);
     buf_free(&inv->rec);
     mem_free(inv->tmpdir);
     mem_free(inv);
@@ -110,7 +117,8 @@ uint32_t inv_runs(const inverter *inv)
 static size_t memory_used(const inverter *inv)
 {
     return inv->mem.used + inv->capterms * sizeof(term_ent) +
-           inv->tcap * sizeof(uint32_t);
+           inv->tcap * sizeof(uint32_t) + inv->captok * 3 * sizeof(uint32_t) +
+           inv->captouched * sizeof(uint32_t);
 }
 
 static int table_grow(inverter *inv)
@@ -183,6 +191,9 @@ static int find_term(inverter *inv, const char *term, size_t len,
         }                                                                 \
     } while (0)
 
+static int flush_doc(inverter *inv, uint32_t doc_id);
+static int spill(inverter *inv, uint32_t split_doc);
+
 int inv_add(inverter *inv, const char *term, size_t len, uint32_t pos)
 {
     uint32_t idx;
@@ -213,6 +224,15 @@ int inv_add(inverter *inv, const char *term, size_t len, uint32_t pos)
         e->cur_tf++;
         inv->tok_next[e->last_tok] = t;
         e->last_tok = t;
+    }
+    /* A document bigger than the budget alone: spill what it has so far
+     * and go on with the rest in the next run (checked every 64Ki tokens,
+     * so ordinary documents never pay for it). */
+    if ((inv->ntok & 0xffff) == 0 && memory_used(inv) > inv->budget) {
+        int rc = flush_doc(inv, inv->next_doc);
+        if (rc == AS_OK)
+            rc = spill(inv, inv->next_doc);
+        return rc;
     }
     return AS_OK;
 }
@@ -248,9 +268,10 @@ static int chain_append(inverter *inv, term_ent *e, const unsigned char *p,
     return AS_OK;
 }
 
-static int spill(inverter *inv);
 
-int inv_end_doc(inverter *inv, uint32_t doc_id)
+/* Append the current document's postings so far (as doc_id) to the terms'
+ * chains and forget its tokens. */
+static int flush_doc(inverter *inv, uint32_t doc_id)
 {
     for (size_t k = 0; k < inv->ntouched; k++) {
         term_ent *e = &inv->terms[inv->touched[k]];
@@ -272,8 +293,30 @@ int inv_end_doc(inverter *inv, uint32_t doc_id)
     inv->ntouched = 0;
     inv->ntok = 0;
     inv->doc_mark++;
+    return AS_OK;
+}
+
+/* Record that the run about to be spilled ends inside document doc (or
+ * not: UINT32_MAX). */
+static int note_split(inverter *inv, uint32_t doc)
+{
+    if (inv->runs >= inv->capsplit) {
+        size_t cap = inv->capsplit;
+        GROW(inv->split, cap, (size_t)inv->runs + 1);
+        inv->capsplit = cap;
+    }
+    inv->split[inv->runs] = doc;
+    return AS_OK;
+}
+
+int inv_end_doc(inverter *inv, uint32_t doc_id)
+{
+    int rc = flush_doc(inv, doc_id);
+    if (rc)
+        return rc;
+    inv->next_doc = doc_id + 1;
     if (memory_used(inv) > inv->budget)
-        return spill(inv);
+        return spill(inv, UINT32_MAX);
     return AS_OK;
 }
 
@@ -286,11 +329,14 @@ static int sort_cmp(const void *x, const void *y)
     return bytes_cmp(a->term, a->len, b->term, b->len);
 }
 
-/* Write the in-memory terms, sorted, as the next run file; reset memory. */
-static int spill(inverter *inv)
+/* Write the in-memory terms, sorted, as the next run file; reset memory.
+ * split_doc: the document the run ends inside, or UINT32_MAX. */
+static int spill(inverter *inv, uint32_t split_doc)
 {
     if (inv->nterms == 0)
         return AS_OK;
+    if (note_split(inv, split_doc))
+        return err_set(AS_ERR_NOMEM, "out of memory while indexing");
     uint32_t *order = mem_alloc(inv->nterms * sizeof *order);
     if (!order)
         return err_set(AS_ERR_NOMEM, "out of memory while indexing");
@@ -309,7 +355,7 @@ static int spill(inverter *inv)
     setvbuf(fp, NULL, _IOFBF, 1 << 20);
     buf hdr;
     buf_init(&hdr);
-    int rc = AS_OK;
+    int rc = AS_OK, werr = 0;
     for (size_t i = 0; i < inv->nterms && rc == AS_OK; i++) {
         term_ent *e = &inv->terms[order[i]];
         uint64_t dlen = 0;
@@ -325,14 +371,21 @@ static int spill(inverter *inv)
             rc = AS_ERR_NOMEM;
             break;
         }
-        fwrite(hdr.p, 1, hdr.len, fp);
-        for (chunk *c = e->head; c; c = c->next)
-            fwrite(c->data, 1, c == e->tail ? e->tail_used : c->size, fp);
+        if (fwrite(hdr.p, 1, hdr.len, fp) != hdr.len && !werr)
+            werr = errno;
+        for (chunk *c = e->head; c; c = c->next) {
+            size_t n = c == e->tail ? e->tail_used : c->size;
+            if (fwrite(c->data, 1, n, fp) != n && !werr)
+                werr = errno;
+        }
     }
     buf_free(&hdr);
     mem_free(order);
-    if (fflush(fp) != 0 || ferror(fp))
-        rc = err_set(AS_ERR_IO, "%s: %s", path, strerror(errno));
+    /* The first failed write's errno (ENOSPC, EFBIG) names the cause. */
+    if ((fflush(fp) != 0 || ferror(fp)) && !werr)
+        werr = errno ? errno : EIO;
+    if (werr && rc == AS_OK)
+        rc = err_set(AS_ERR_IO, "%s: %s", path, strerror(werr));
     fclose(fp);
     if (rc == AS_ERR_NOMEM)
         rc = err_set(rc, "out of memory while writing %s", path);
@@ -375,9 +428,42 @@ static int run_next(run_reader *r)
     return AS_OK;
 }
 
-/* Decode one run's records for a term into the sink. */
+/* A document's positions: one posting being decoded, or the part of a
+ * posting held back because its document goes on in the next run. */
+typedef struct {
+    uint32_t doc, tf;       /* doc UINT32_MAX: none */
+    uint32_t *pos;
+    size_t cap;
+} posting;
+
+static int reserve_pos(posting *p, size_t n)
+{
+    if (n <= p->cap)
+        return AS_OK;
+    size_t nc = p->cap ? p->cap : 256;
+    while (nc < n)
+        nc *= 2;
+    uint32_t *q = mem_realloc(p->pos, nc * sizeof *q);
+    if (!q)
+        return err_set(AS_ERR_NOMEM, "out of memory while merging");
+    p->pos = q;
+    p->cap = nc;
+    return AS_OK;
+}
+
+static int emit(const inv_sink *sink, posting *p)
+{
+    int rc = sink->posting(sink->ctx, p->doc, p->tf, p->pos);
+    p->doc = UINT32_MAX;
+    return rc;
+}
+
+/* Decode one run's records for a term into the sink.  split_doc is the
+ * document the run ends inside (see inverter.split): its posting there is
+ * held in carry and joined with its continuation in a later run. */
 static int feed(const unsigned char *data, size_t n, uint64_t df,
-                const inv_sink *sink, uint32_t **pos, size_t *cap)
+                uint32_t split_doc, const inv_sink *sink, posting *p,
+                posting *carry)
 {
     cur c;
     cur_init(&c, data, n);
@@ -385,33 +471,44 @@ static int feed(const unsigned char *data, size_t n, uint64_t df,
     for (uint64_t i = 0; i < df; i++) {
         doc += cur_varint32(&c);
         uint32_t tf = cur_varint32(&c);
-        if (tf > *cap) {
-            size_t nc = *cap ? *cap : 256;
-            while (nc < tf)
-                nc *= 2;
-            uint32_t *p = mem_realloc(*pos, nc * sizeof *p);
-            if (!p)
-                return err_set(AS_ERR_NOMEM, "out of memory while merging");
-            *pos = p;
-            *cap = nc;
-        }
+        int joined = carry->doc == doc;
+        posting *into = joined ? carry : p;
+        uint32_t base = joined ? carry->tf : 0;
+        if (c.bad || reserve_pos(into, (size_t)base + tf))
+            return c.bad ? err_set(AS_ERR_INTERNAL, "postings of this "
+                                   "build damaged") : AS_ERR_NOMEM;
         uint32_t prev = 0;
         for (uint32_t k = 0; k < tf; k++) {
             prev += cur_varint32(&c);
-            (*pos)[k] = prev;
+            into->pos[base + k] = prev;
         }
         if (c.bad)
             return err_set(AS_ERR_INTERNAL, "postings of this build damaged");
-        int rc = sink->posting(sink->ctx, doc, tf, *pos);
+        into->doc = doc;
+        into->tf = base + tf;
+        int rc = AS_OK;
+        if (carry->doc != UINT32_MAX && !joined)
+            rc = emit(sink, carry);     /* its document ended earlier */
         if (rc)
             return rc;
+        if (i + 1 == df && doc == split_doc) {
+            if (!joined) {              /* hold it back */
+                posting t = *carry;
+                *carry = *p;
+                *p = t;
+            }
+        } else {
+            rc = emit(sink, into);
+            if (rc)
+                return rc;
+        }
     }
     return AS_OK;
 }
 
 int inv_finish(inverter *inv, const inv_sink *sink)
 {
-    int rc = spill(inv);
+    int rc = spill(inv, UINT32_MAX);
     if (rc)
         return rc;
     /* Memory of the inversion is no longer needed during the merge. */
@@ -450,8 +547,7 @@ int inv_finish(inverter *inv, const inv_sink *sink)
         if (rc == AS_OK)
             rc = run_next(&rr[i]);
     }
-    uint32_t *pos = NULL;
-    size_t poscap = 0;
+    posting p = {UINT32_MAX, 0, NULL, 0}, carry = p;
     while (rc == AS_OK) {
         /* The smallest current term across the runs. */
         int min = -1;
@@ -473,17 +569,20 @@ int inv_finish(inverter *inv, const inv_sink *sink)
             if (!rr[i].term ||
                 bytes_cmp(rr[i].term, rr[i].len, term, len) != 0)
                 continue;
-            rc = feed(rr[i].data, (size_t)rr[i].dlen, rr[i].df, sink, &pos,
-                      &poscap);
+            rc = feed(rr[i].data, (size_t)rr[i].dlen, rr[i].df,
+                      inv->split[i], sink, &p, &carry);
             if (rc == AS_OK && (size_t)i != (size_t)min)
                 rc = run_next(&rr[i]);
         }
+        if (rc == AS_OK && carry.doc != UINT32_MAX)
+            rc = emit(sink, &carry);
         if (rc == AS_OK)
             rc = sink->end(sink->ctx);
         if (rc == AS_OK)
             rc = run_next(&rr[min]);
     }
-    mem_free(pos);
+    mem_free(p.pos);
+    mem_free(carry.pos);
     for (uint32_t i = 0; i < n; i++)
         if (rr[i].map)
             munmap(rr[i].map, rr[i].size);

@@ -5,9 +5,11 @@
  * for each (term, document): varint doc-id gap, varint tf, tf varint
  * position deltas.  When the memory used passes the budget, the terms are
  * sorted and written to a run file ("run-NNNN" in the build's folder) and
- * memory starts afresh.  inv_finish() then hands every term, in byte order,
- * with its postings from all runs concatenated, to a consumer (the segment
- * writer).
+ * memory starts afresh.  A single document that outgrows the budget (a
+ * 100 MB article of distinct words) is spilled in parts: the run ends in
+ * the middle of it, and the merge joins its postings again.  inv_finish()
+ * then hands every term, in byte order, with its postings from all runs
+ * concatenated, to a consumer (the segment writer).
  *
  * Run file format (internal to a build, never published):
  *   repeated: varint term_len, term bytes, varint df, varint cf,

@@ -56,6 +56,9 @@ static const char *const usage_build =
     "                        any libstemmer language\n"
     "      --stopwords       drop common English words (off by default so\n"
     "                        queries like \"vitamin a\" work)\n"
+    "      --max-doc SIZE    bytes read of one file (default 128M): a\n"
+    "                        longer file is cut there, a longer JSONL line\n"
+    "                        skipped, each with a warning\n"
     "  -q, --quiet           no progress line and no warnings\n"
     "  -h, --help            show this help\n";
 
@@ -217,7 +220,8 @@ static const char *human(double bytes, char *out)
     return out;
 }
 
-static int parse_size(const char *s, size_t *out)
+/* A size such as 64M or 1.5G (K, M, G: powers of 1024), at least min. */
+static int parse_size(const char *s, double min, size_t *out)
 {
     char *end;
     errno = 0;
@@ -233,7 +237,7 @@ static int parse_size(const char *s, size_t *out)
     }
     if (*end == 'B' || *end == 'b')
         end++;
-    if (*end || v * mult < 1024 * 1024 || v * mult > 1e15)
+    if (*end || v * mult < min || v * mult > 1e15)
         return -1;
     *out = (size_t)(v * mult);
     return 0;
@@ -307,6 +311,7 @@ static int cmd_build(int argc, char **argv)
         {"memory", required_argument, NULL, 'm'},
         {"language", required_argument, NULL, 'l'},
         {"stopwords", no_argument, NULL, 's'},
+        {"max-doc", required_argument, NULL, 'D'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -320,12 +325,17 @@ static int cmd_build(int argc, char **argv)
         switch (c) {
         case 'o': out = optarg; break;
         case 'm':
-            if (parse_size(optarg, &bo.memory))
+            if (parse_size(optarg, 1024 * 1024, &bo.memory))
                 return usage_error("build ", "--memory: '%s' is not a size "
                                    "of at least 1M (e.g. 64M, 1G)", optarg);
             break;
         case 'l': bo.language = optarg; break;
         case 's': bo.stopwords = 1; break;
+        case 'D':
+            if (parse_size(optarg, 1024, &bo.max_doc))
+                return usage_error("build ", "--max-doc: '%s' is not a size "
+                                   "of at least 1K (e.g. 512K, 128M)", optarg);
+            break;
         case 'q': ui.quiet = 1; break;
         case 'h': fputs(usage_build, stdout); return EXIT_OKAY;
         default: return usage_error("build ", "bad option");
@@ -373,6 +383,9 @@ static int cmd_build(int argc, char **argv)
     } else {
         printf(" Nothing skipped.");
     }
+    if (rep.cut)
+        printf(" %s file%s cut to the document size limit.",
+               grouped(rep.cut, a), rep.cut == 1 ? "" : "s");
     if (rep.replaced_utf8)
         printf(" %s file%s had invalid UTF-8 replaced.",
                grouped(rep.replaced_utf8, a),

@@ -155,8 +155,8 @@ static int fw_open(fwriter *w, const char *dir, const char *name)
     if (w->fd < 0)
         return w->err = err_set(AS_ERR_IO, "%s: %s", w->path, strerror(errno));
     static const unsigned char zero[HDR];
-    if (pwrite(w->fd, zero, HDR, 0) != HDR)
-        return w->err = err_set(AS_ERR_IO, "%s: %s", w->path, strerror(errno));
+    if (err_write_all(w->fd, zero, HDR, 0, w->path))
+        return w->err = AS_ERR_IO;
     if (lseek(w->fd, HDR, SEEK_SET) != HDR)
         return w->err = err_set(AS_ERR_IO, "%s: %s", w->path, strerror(errno));
     return AS_OK;
@@ -164,18 +164,8 @@ static int fw_open(fwriter *w, const char *dir, const char *name)
 
 static void fw_flush(fwriter *w)
 {
-    size_t off = 0;
-    while (!w->err && off < w->b.len) {
-        ssize_t n = write(w->fd, w->b.p + off, w->b.len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            w->err = err_set(AS_ERR_IO, "%s: %s", w->path,
-                             n < 0 ? strerror(errno) : "short write");
-            break;
-        }
-        off += (size_t)n;
-    }
+    if (!w->err)
+        w->err = err_write_all(w->fd, w->b.p, w->b.len, -1, w->path);
     buf_clear(&w->b);
 }
 
@@ -223,8 +213,8 @@ static int fw_finish(fwriter *w, int file, uint64_t a, uint64_t b,
     wr_u32(h + 20, (uint32_t)(b >> 32));
     wr_u32(h + 24, (uint32_t)c);
     wr_u32(h + 28, (uint32_t)(c >> 32));
-    if (!w->err && pwrite(w->fd, h, HDR, 0) != HDR)
-        w->err = err_set(AS_ERR_IO, "%s: %s", w->path, strerror(errno));
+    if (!w->err)
+        w->err = err_write_all(w->fd, h, HDR, 0, w->path);
     if (!w->err && fsync(w->fd) != 0)
         w->err = err_set(AS_ERR_IO, "%s: %s", w->path, strerror(errno));
     if (w->fd >= 0 && close(w->fd) != 0 && !w->err)

@@ -234,6 +234,13 @@ static void test_round_trip(void **state)
     build(dir, 256 * 1024, &rep);
     assert_true(rep.runs > 3);
     compare_with_naive(dir, &nv);
+    /* A budget smaller than document 1234 (70,000 tokens) alone: it is
+     * spilled in parts and its postings joined again in the merge. */
+    char tiny[4300];
+    snprintf(tiny, sizeof tiny, "%s/tiny-budget", tu_group_dir);
+    build(tiny, 32 * 1024, &rep);
+    assert_true(rep.runs > 20);
+    compare_with_naive(tiny, &nv);
     free(nv.v);
 
     /* Edge-sized lists have the document frequencies they should. */
