@@ -143,7 +143,7 @@ static void cache_clear(stem_cache *c)
 
 static int cache_grow(stem_cache *c)
 {
-    size_t cap = c->cap ? c->cap * 2 : 4096;
+    size_t cap = c->cap ? c->cap * 2 : 64;  /* a query stems a few words */
     if (cap > ((size_t)1 << CACHE_MAX_LOG2)) {
         cache_clear(c);
         return AS_OK;

@@ -88,11 +88,19 @@ static void test_kill_during_build(void **state)
                             "-n 20", tu_bin(), ix, qfile), 0);
     assert_true(strlen(want) > 100);
 
-    int killed = 0;
-    for (int i = 0; i < KILL_POINTS; i++) {
-        /* Kill points spread over the whole build, from its start. */
-        double delay = build_time * 0.85 * (i + 0.5) / KILL_POINTS;
-        killed += build_and_kill(corpus, ix, delay);
+    /* Kill points spread over the whole build, from its start, until
+     * KILL_POINTS builds were really interrupted.  A build that finished
+     * before its kill (a loaded machine is faster or slower from one build
+     * to the next) is checked all the same, and shrinks the spread. */
+    int killed = 0, tries = 0;
+    double spread = 0.85;
+    for (int i = 0; killed < KILL_POINTS && tries < 3 * KILL_POINTS;
+         i = (i + 1) % KILL_POINTS, tries++) {
+        double delay = build_time * spread * (i + 0.5) / KILL_POINTS;
+        int k = build_and_kill(corpus, ix, delay);
+        killed += k;
+        if (!k)
+            spread *= 0.95;
         char *got;
         int st = tu_run(&got, 1, "%s query -i %s --queries %s -f trec -n 20",
                         tu_bin(), ix, qfile);
@@ -105,12 +113,10 @@ static void test_kill_during_build(void **state)
             fail_msg("after a kill at %.3f s: check failed: %s", delay, got);
         free(got);
     }
-    /* At least 50 kill points must really have interrupted a build. */
-    if (killed < 50)
-        fail_msg("only %d of %d kills interrupted a build", killed,
-                 KILL_POINTS);
-    printf("killed %d builds of %.2f s at %d points\n", killed, build_time,
-           KILL_POINTS);
+    if (killed < KILL_POINTS)
+        fail_msg("only %d of %d kills interrupted a build", killed, tries);
+    printf("killed %d builds of %.2f s in %d tries\n", killed, build_time,
+           tries);
 
     /* The next build cleans up: one generation, no tmp- folder. */
     assert_int_equal(tu_run(&out, 1, "%s build -q -o %s %s", tu_bin(), ix,
