@@ -280,7 +280,7 @@ static int child_build_fts(const char *corpus, const char *dbpath,
         return 1;
     as_build_report rep;
     memset(&rep, 0, sizeof rep);
-    corpus_opts co = {NULL, NULL, NULL};
+    corpus_opts co = {NULL, NULL, NULL, 0};  /* 0: default max_doc */
     int rc = corpus_read(corpus, &co, fts_doc, &f, &rep);
     sqlite3_finalize(f.ins);
     exec_sql(db, "COMMIT");

@@ -39,7 +39,7 @@ static int read_all(const char *path, got *g, as_build_report *rep)
 {
     memset(g, 0, sizeof *g);
     memset(rep, 0, sizeof *rep);
-    corpus_opts o = {on_warn, NULL, g};
+    corpus_opts o = {on_warn, NULL, g, 0};  /* 0: default max_doc */
     return corpus_read(path, &o, on_doc, g, rep);
 }
 
