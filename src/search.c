@@ -65,6 +65,27 @@ static void heap_push(heap *hp, uint32_t doc, double score)
     }
 }
 
+/* MaxScore's step for a candidate that can enter the top k: push it;
+ * once the heap is full, the new threshold grows the non-essential set
+ * (the first *first_essential clauses, best bound last) while their bounds
+ * sum to at most it.  Returns the threshold (-1 while the heap fills). */
+static inline double offer(heap *hp, uint32_t doc, double score,
+                           const double *prefix, size_t n, int exact_count,
+                           size_t *first_essential, int *pruned)
+{
+    heap_push(hp, doc, score);
+    if (hp->n < hp->cap)
+        return -1;
+    double theta = hp->h[0].score;
+    while (!exact_count && *first_essential < n &&
+           prefix[*first_essential + 1] <= theta) {
+        (*first_essential)++;
+        *pruned = 1;
+    }
+    return theta;
+}
+
+
 static int hit_order(const void *a, const void *b)
 {
     const search_hit *x = a, *y = b;
@@ -870,19 +891,9 @@ static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
                 score += flat_score(pl, ord[i], seg_cursor_tf(c), K, doc);
         }
         matched++;
-        if (hp->n < hp->cap || score > theta) {
-            heap_push(hp, doc, score);
-            if (hp->n == hp->cap) {
-                theta = hp->h[0].score;
-                /* Grow the non-essential set while its bounds sum to at
-                 * most theta. */
-                while (!p->exact_count && first_essential < nterms &&
-                       prefix[first_essential + 1] <= theta) {
-                    first_essential++;
-                    pruned = 1;
-                }
-            }
-        }
+        if (hp->n < hp->cap || score > theta)
+            theta = offer(hp, doc, score, prefix, nterms, p->exact_count,
+                          &first_essential, &pruned);
     }
     if ((rc = damaged(pl)))
         goto out;
@@ -1047,17 +1058,9 @@ static int rank_disjunction(search_plan *pl, const search_params *p,
         if (excluded)
             continue;
         matched++;
-        if (hp->n < hp->cap || score > theta) {
-            heap_push(hp, doc, score);
-            if (hp->n == hp->cap) {
-                theta = hp->h[0].score;
-                while (!p->exact_count && first_essential < n &&
-                       prefix[first_essential + 1] <= theta) {
-                    first_essential++;
-                    pruned = 1;
-                }
-            }
-        }
+        if (hp->n < hp->cap || score > theta)
+            theta = offer(hp, doc, score, prefix, n, p->exact_count,
+                          &first_essential, &pruned);
         if (doc + 1 == SEG_DOC_END)
             break;
     }
