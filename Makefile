@@ -58,7 +58,7 @@ COMPLETIONDIR = $(PREFIX)/share/bash-completion/completions
 PKGCONFIGDIR = $(LIBDIR)/pkgconfig
 
 DEPS_CFLAGS := $(shell pkg-config --cflags libutf8proc jansson 2>/dev/null)
-DEPS_LIBS := -lstemmer -lz -lutf8proc -ljansson -lpthread -lm
+DEPS_LIBS := -lstemmer -lz -lzstd -lutf8proc -ljansson -lpthread -lm
 # The command is one self-contained binary.  STATIC=1 (the default without
 # a sanitizer) links it fully static and not position-independent: no
 # dynamic loader and no relocations at start, 0.1 to 0.3 ms of the 2.5 ms
@@ -68,9 +68,9 @@ DEPS_LIBS := -lstemmer -lz -lutf8proc -ljansson -lpthread -lm
 STATIC ?= $(if $(SANITIZE),0,1)
 ifeq ($(STATIC),1)
 BIN_LDFLAGS = -static -no-pie
-BIN_LIBS := -lstemmer -lz -lutf8proc -ljansson -lpthread -lm
+BIN_LIBS := -lstemmer -lz -lzstd -lutf8proc -ljansson -lpthread -lm
 else
-BIN_LIBS := -Wl,-Bstatic -lstemmer -lz -lutf8proc -ljansson -Wl,-Bdynamic \
+BIN_LIBS := -Wl,-Bstatic -lstemmer -lz -lzstd -lutf8proc -ljansson -Wl,-Bdynamic \
             -lpthread -lm
 endif
 
@@ -292,6 +292,7 @@ uninstall:
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES = build-essential pkg-config libstemmer-dev zlib1g-dev \
+                  libzstd-dev \
                   libcmocka-dev libutf8proc-dev libjansson-dev \
                   libsqlite3-dev man-db valgrind
 # Only for `make fuzz` (libFuzzer): `make fuzz-deps`.

@@ -192,6 +192,7 @@ int as_search(as_index *ix, const char *text, const as_query_opts *opts,
     size_t (*offs)[5] = NULL;
     size_t *nspans = NULL;
     buf meta, doc, snip, spans, expl;
+    void *dctx = NULL;
     buf_init(&meta);
     buf_init(&doc);
     buf_init(&snip);
@@ -237,7 +238,7 @@ int as_search(as_index *ix, const char *text, const as_query_opts *opts,
         const search_hit *h = &hits[from + i];
         seg_doc d;
         if ((rc = seg_doc_get(&ix->seg, h->doc, &meta,
-                              opts->snippets ? &doc : NULL, &d)))
+                              opts->snippets ? &doc : NULL, &d, &dctx)))
             break;
         r->hits[i].docid = h->doc;
         r->hits[i].score = h->score;
@@ -288,6 +289,7 @@ int as_search(as_index *ix, const char *text, const as_query_opts *opts,
         }
     }
 out:
+    seg_doc_done(&dctx);
     index_analyzer_put(ix, an);
     buf_free(&meta);
     buf_free(&doc);

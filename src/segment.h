@@ -154,13 +154,16 @@ int seg_positions(const seg_cursor *c, uint32_t *pos, uint32_t cap);
 
 /* Stored document: id and title decompressed into meta, and the text into
  * text unless text is NULL (then d->text is "").  Pointers in d point into
- * those buffers. */
+ * those buffers.  *dctx is the decompressor, made on first use (start
+ * with NULL) and kept for the next documents; free it with
+ * seg_doc_done. */
 typedef struct {
     const char *id, *title, *text;
     size_t id_len, title_len, text_len;
 } seg_doc;
 int seg_doc_get(const segment *s, uint32_t doc, buf *meta, buf *text,
-                seg_doc *d);
+                seg_doc *d, void **dctx);
+void seg_doc_done(void **dctx);
 
 /* Full verification for `check`: CRCs are checked by the index layer; this
  * walks the lexicon order, decodes every postings list and positions and
