@@ -17,6 +17,7 @@ typedef struct {
     uint64_t hash;
     const char *folded;     /* folded word, then its stem, in one arena block */
     uint16_t flen, slen;
+    uint32_t key;           /* an_token.key */
 } cache_slot;
 
 #define CACHE_MAX_LOG2 20   /* at most 2^20 slots, cleared when 3/4 full */
@@ -24,6 +25,7 @@ typedef struct {
 typedef struct {
     cache_slot *slots;
     size_t cap, count;
+    uint32_t epoch;         /* analyzer_epoch */
     arena mem;
 } stem_cache;
 
@@ -105,7 +107,7 @@ void analyzer_free(analyzer *a)
         return;
     if (a->stemmer)
         sb_stemmer_delete(a->stemmer);
-    mem_free(a->cache.slots);
+    mem_table_free(a->cache.slots, a->cache.cap * sizeof *a->cache.slots);
     arena_reset(&a->cache.mem);
     buf_free(&a->fold);
     buf_free(&a->joined);
@@ -138,7 +140,13 @@ static void cache_clear(stem_cache *c)
     if (c->slots)
         memset(c->slots, 0, c->cap * sizeof *c->slots);
     c->count = 0;
+    c->epoch++;
     arena_reset(&c->mem);
+}
+
+uint32_t analyzer_epoch(const analyzer *a)
+{
+    return a->cache.epoch;
 }
 
 static int cache_grow(stem_cache *c)
@@ -148,7 +156,7 @@ static int cache_grow(stem_cache *c)
         cache_clear(c);
         return AS_OK;
     }
-    cache_slot *s = mem_calloc(cap, sizeof *s);
+    cache_slot *s = mem_table(cap * sizeof *s);
     if (!s)
         return AS_ERR_NOMEM;
     for (size_t i = 0; i < c->cap; i++) {
@@ -159,15 +167,16 @@ static int cache_grow(stem_cache *c)
             j = (j + 1) & (cap - 1);
         s[j] = c->slots[i];
     }
-    mem_free(c->slots);
+    mem_table_free(c->slots, c->cap * sizeof *c->slots);
     c->slots = s;
+
     c->cap = cap;
     return AS_OK;
 }
 
 /* Stem w[0..n) through the cache; *out points into the cache. */
 static int stem_word(analyzer *a, const char *w, size_t n, const char **out,
-                     size_t *outlen)
+                     size_t *outlen, uint32_t *key)
 {
     stem_cache *c = &a->cache;
     if (c->count * 4 >= c->cap * 3 && cache_grow(c))
@@ -179,6 +188,7 @@ static int stem_word(analyzer *a, const char *w, size_t n, const char **out,
         if (s->hash == h && s->flen == n && memcmp(s->folded, w, n) == 0) {
             *out = s->folded + s->flen;
             *outlen = s->slen;
+            *key = s->key;
             return AS_OK;
         }
         j = (j + 1) & (c->cap - 1);
@@ -195,7 +205,8 @@ static int stem_word(analyzer *a, const char *w, size_t n, const char **out,
         return AS_ERR_NOMEM;
     memcpy(mem, w, n);
     memcpy(mem + n, st, sl);
-    c->slots[j] = (cache_slot){h, mem, (uint16_t)n, (uint16_t)sl};
+    *key = (uint32_t)c->count;
+    c->slots[j] = (cache_slot){h, mem, (uint16_t)n, (uint16_t)sl, *key};
     c->count++;
     *out = mem + n;
     *outlen = sl;
@@ -336,12 +347,12 @@ static int emit(analyzer *a, const unsigned char *w, size_t n, uint32_t pos,
         return 0;
     if (a->stopwords && is_stopword((const char *)w, n))
         return 0;
-    an_token t = {(const char *)w, (uint32_t)n, pos, start, end};
+    an_token t = {(const char *)w, (uint32_t)n, pos, start, end, AN_NO_KEY};
     if (a->stemmer && !a->no_stem && (!a->stem_first || a->stem_first[w[0]]) &&
         has_letter(w, n)) {
         const char *st;
         size_t sl;
-        if (stem_word(a, (const char *)w, n, &st, &sl))
+        if (stem_word(a, (const char *)w, n, &st, &sl, &t.key))
             return AS_ERR_NOMEM;
         t.term = st;
         t.len = (uint32_t)sl;

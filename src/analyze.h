@@ -35,11 +35,19 @@
 
 #define AN_MAX_TERM 255
 
+#define AN_NO_KEY UINT32_MAX
+
 typedef struct {
     const char *term;     /* indexed form; valid only during the callback */
     uint32_t len;
     uint32_t pos;         /* word position */
     uint32_t start, end;  /* byte range of the word in the analyzed text */
+    /* The stem cache's number for the word (0, 1, 2, ... in order of first
+     * sight), or AN_NO_KEY for a word not stemmed through the cache.  The
+     * same key always gives the same term until analyzer_epoch() changes
+     * (the cache was emptied), so a caller can map keys to its own term
+     * numbers and skip hashing the term again (the indexer does). */
+    uint32_t key;
 } an_token;
 
 /* Return nonzero to stop the analysis (that value is returned). */
@@ -70,6 +78,9 @@ void analyzer_stem_filter(analyzer *a, const unsigned char *first);
 void analyzer_set_stemming(analyzer *a, int on);
 /* 1 if the stemmer never changes the first byte of a word (English). */
 int analyzer_suffix_only(const analyzer *a);
+
+/* Changes whenever the keys of an_token are given anew. */
+uint32_t analyzer_epoch(const analyzer *a);
 
 /* A comma-separated list of the stemming languages available. */
 const char *analyzer_languages(void);

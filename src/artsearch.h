@@ -144,7 +144,9 @@ typedef struct {
  * may be NULL (defaults; no report).  A missing corpus path is
  * AS_ERR_USAGE, a corpus without documents AS_ERR_NOTFOUND (the index is
  * left as it was), another build running on index_dir AS_ERR_IO.  Calls
- * opts->warn and opts->progress from the calling thread only. */
+ * opts->warn and opts->progress from the calling thread only.  It runs
+ * two threads of its own (one reads the corpus, one compresses the doc
+ * store) and has joined them when it returns. */
 AS_API int as_build(const char *corpus_path, const char *index_dir,
              const as_build_opts *opts, as_build_report *report);
 

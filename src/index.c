@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,23 +357,80 @@ typedef struct {
     uint32_t next_doc;
     uint64_t tokens;
     int rc;
+    /* The analyzer's word keys mapped to the inverter's term numbers + 1
+     * (0: not yet), [0] for the text field and [1] for the title field,
+     * valid while the analyzer's epoch and the inverter's run count stay
+     * what they were: most tokens then skip the inverter's hash table. */
+    uint32_t *map[2];
+    size_t mapcap;
+    uint32_t map_epoch, map_runs;
 } build_ctx;
+
+static void map_free(build_ctx *b)
+{
+    mem_free(b->map[0]);
+    mem_free(b->map[1]);
+    b->map[0] = b->map[1] = NULL;
+    b->mapcap = 0;
+}
+
+/* Add term[0..len) of field f (0 text, 1 title) for token t. */
+static int add_term(build_ctx *b, int f, const char *term, size_t len,
+                    const an_token *t)
+{
+    if (t->key == AN_NO_KEY)
+        return inv_add(b->inv, term, len, t->pos, NULL);
+    if (b->map_epoch != analyzer_epoch(b->an) ||
+        b->map_runs != inv_runs(b->inv)) {
+        for (int i = 0; i < 2 && b->map[i]; i++)
+            memset(b->map[i], 0, b->mapcap * sizeof *b->map[i]);
+        b->map_epoch = analyzer_epoch(b->an);
+        b->map_runs = inv_runs(b->inv);
+    }
+    if (t->key >= b->mapcap) {
+        size_t cap = b->mapcap ? b->mapcap * 2 : 4096;
+        while (cap <= t->key)
+            cap *= 2;
+        for (int i = 0; i < 2; i++) {
+            uint32_t *m = mem_realloc(b->map[i], cap * sizeof *m);
+            if (!m)
+                return err_set(AS_ERR_NOMEM, "out of memory while indexing");
+            memset(m + b->mapcap, 0, (cap - b->mapcap) * sizeof *m);
+            b->map[i] = m;
+        }
+        b->mapcap = cap;
+    }
+    uint32_t v = b->map[f][t->key];
+    if (v)
+        return inv_add_term(b->inv, v - 1, t->pos);
+    uint32_t runs = inv_runs(b->inv), idx;
+    int rc = inv_add(b->inv, term, len, t->pos, &idx);
+    /* A spill inside inv_add (one huge document) renumbers the terms. */
+    if (rc == AS_OK && inv_runs(b->inv) == runs)
+        b->map[f][t->key] = idx + 1;
+    return rc;
+}
 
 static int on_token(void *ctx, const an_token *t)
 {
-    build_ctx *b = ctx;
-    return inv_add(b->inv, t->term, t->len, t->pos);
+    return add_term(ctx, 0, t->term, t->len, t);
 }
 
 /* A title word is a term of the text field and of the title field. */
 static int on_title_token(void *ctx, const an_token *t)
 {
     build_ctx *b = ctx;
+    int rc = add_term(b, 0, t->term, t->len, t);
+    if (rc)
+        return rc;
+    uint32_t v = t->key != AN_NO_KEY && t->key < b->mapcap
+                     ? b->map[1][t->key] : 0;
+    if (v && b->map_runs == inv_runs(b->inv))
+        return inv_add_term(b->inv, v - 1, t->pos);
     char term[AN_MAX_TERM + 1];
     term[0] = SEG_TITLE_MARK;
     memcpy(term + 1, t->term, t->len);
-    int rc = inv_add(b->inv, t->term, t->len, t->pos);
-    return rc ? rc : inv_add(b->inv, term, t->len + 1, t->pos);
+    return add_term(b, 1, term, t->len + 1, t);
 }
 
 static int on_doc(void *ctx, const corpus_doc *d)
@@ -451,6 +509,7 @@ void as_builder_free(as_builder *bd)
     if (!bd)
         return;
     inv_free(bd->b.inv);        /* removes the run files */
+    map_free(&bd->b);
     seg_writer_free(bd->b.sw);
     analyzer_free(bd->b.an);
     if (bd->tmpdir[0])
@@ -649,6 +708,295 @@ int as_builder_finish(as_builder *bd, as_build_report *report)
     return rc;
 }
 
+/* ---- Reading on a second thread ----------------------------------------
+ *
+ * as_build reads the corpus (decompressing, parsing JSON, repairing UTF-8)
+ * on a thread of its own while the calling thread analyzes and inverts.
+ * The reader copies documents into batches of about PIPE_BATCH bytes in a
+ * ring of PIPE_SLOTS; the caller takes them in order.  Warnings and
+ * progress go through the batches too, so the caller's callbacks run on
+ * the calling thread, in order with the documents.  A document over
+ * PIPE_LEND bytes is not copied but lent: the reader waits until it has
+ * been indexed, so memory stays bounded by one copy of it. */
+
+#define PIPE_SLOTS 4
+#define PIPE_BATCH ((size_t)1 << 20)
+#define PIPE_LEND ((size_t)4 << 20)
+
+enum { REC_DOC = 1, REC_WARN, REC_PROGRESS };
+
+typedef struct {
+    buf data;               /* records: a type byte, then its fields */
+    const corpus_doc *lent; /* after the records, a lent document */
+} batch;
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;      /* any change of the fields below */
+    batch slot[PIPE_SLOTS];
+    size_t head, count;     /* the filled batches, oldest first */
+    int filling;            /* the reader holds slot (head + count) */
+    int done;               /* the reader has finished */
+    int stop;               /* the caller failed: the reader stops */
+    int lent_done;
+    int rc;                 /* the reader's result, and its message */
+    char msg[1024];
+    /* the reader's arguments */
+    const char *path;
+    corpus_opts co;
+    as_build_report *rep;
+} pipe_t;
+
+/* The reader: take the next free slot (0) or learn that the caller
+ * stopped (nonzero).  Called with the lock held. */
+static int pipe_take(pipe_t *p)
+{
+    while (p->count == PIPE_SLOTS && !p->stop)
+        pthread_cond_wait(&p->cv, &p->mu);
+    if (p->stop)
+        return 1;
+    p->filling = 1;
+    buf_clear(&p->slot[(p->head + p->count) % PIPE_SLOTS].data);
+    p->slot[(p->head + p->count) % PIPE_SLOTS].lent = NULL;
+    return 0;
+}
+
+/* The reader: hand the slot being filled to the caller. */
+static void pipe_publish(pipe_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->filling) {
+        p->filling = 0;
+        p->count++;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* The reader: the slot to append to, taking one if needed; NULL when the
+ * caller stopped. */
+static batch *pipe_fill(pipe_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int stopped = p->filling ? p->stop : pipe_take(p);
+    batch *b = stopped ? NULL : &p->slot[(p->head + p->count) % PIPE_SLOTS];
+    pthread_mutex_unlock(&p->mu);
+    return b;
+}
+
+static void put_size(buf *b, size_t n)
+{
+    buf_append(b, &n, sizeof n);
+}
+
+/* Room for a whole record first, so a failed allocation never leaves half
+ * a record in a batch. */
+static int room(buf *b, size_t n)
+{
+    if (buf_reserve(b, n) == 0)
+        return 1;
+    b->err = 0;         /* nothing was appended: the batch stays whole */
+    return 0;
+}
+
+static int pipe_doc(void *ctx, const corpus_doc *d)
+{
+    pipe_t *p = ctx;
+    batch *b = pipe_fill(p);
+    if (!b)
+        return AS_ERR_INTERNAL;         /* ignored: the caller's rc wins */
+    if (d->body_len > PIPE_LEND) {
+        if (b->data.len > 0) {
+            pipe_publish(p);
+            if (!(b = pipe_fill(p)))
+                return AS_ERR_INTERNAL;
+        }
+        b->lent = d;
+        pthread_mutex_lock(&p->mu);
+        p->lent_done = 0;
+        pthread_mutex_unlock(&p->mu);
+        pipe_publish(p);
+        pthread_mutex_lock(&p->mu);
+        while (!p->lent_done && !p->stop)
+            pthread_cond_wait(&p->cv, &p->mu);
+        int stop = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        return stop ? AS_ERR_INTERNAL : AS_OK;
+    }
+    if (!room(&b->data, 1 + 3 * sizeof(size_t) + d->id_len + d->title_len +
+                            d->body_len))
+        return err_set(AS_ERR_NOMEM, "out of memory while reading");
+    buf_putc(&b->data, REC_DOC);
+    put_size(&b->data, d->id_len);
+    put_size(&b->data, d->title_len);
+    put_size(&b->data, d->body_len);
+    buf_append(&b->data, d->id, d->id_len);
+    buf_append(&b->data, d->title, d->title_len);
+    buf_append(&b->data, d->body, d->body_len);
+    if (b->data.len >= PIPE_BATCH)
+        pipe_publish(p);
+    return AS_OK;
+}
+
+static void pipe_warn(void *ctx, const char *msg)
+{
+    pipe_t *p = ctx;
+    batch *b = pipe_fill(p);
+    if (!b)
+        return;
+    size_t n = strlen(msg);
+    /* Out of memory: the warning is lost, the build goes on (warnings
+     * are dropped the same way without a callback). */
+    if (!room(&b->data, 1 + sizeof n + n))
+        return;
+    buf_putc(&b->data, REC_WARN);
+    put_size(&b->data, n);
+    buf_append(&b->data, msg, n);
+}
+
+static void pipe_progress(void *ctx, const as_progress *pr)
+{
+    pipe_t *p = ctx;
+    batch *b = pipe_fill(p);
+    if (!b)
+        return;
+    if (!room(&b->data, 1 + sizeof *pr))
+        return;
+    buf_putc(&b->data, REC_PROGRESS);
+    buf_append(&b->data, pr, sizeof *pr);
+}
+
+static void *pipe_reader(void *arg)
+{
+    pipe_t *p = arg;
+    int rc = corpus_read(p->path, &p->co, pipe_doc, p, p->rep);
+    pipe_publish(p);
+    pthread_mutex_lock(&p->mu);
+    p->rc = rc;
+    if (rc)
+        snprintf(p->msg, sizeof p->msg, "%s", as_errmsg());
+    p->done = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static size_t get_size(cur *c)
+{
+    size_t n = 0;
+    const unsigned char *q = cur_bytes(c, sizeof n);
+    if (q)
+        memcpy(&n, q, sizeof n);
+    return n;
+}
+
+/* The caller: index one batch's records. */
+static int pipe_run_batch(as_builder *bd, const as_build_opts *opts,
+                          const batch *b)
+{
+    cur c;
+    cur_init(&c, b->data.p, b->data.len);
+    int rc = AS_OK;
+    while (rc == AS_OK && cur_left(&c) > 0) {
+        const unsigned char *t = cur_bytes(&c, 1);
+        if (*t == REC_DOC) {
+            corpus_doc d;
+            d.id_len = get_size(&c);
+            d.title_len = get_size(&c);
+            d.body_len = get_size(&c);
+            d.id = (const char *)cur_bytes(&c, d.id_len);
+            d.title = (const char *)cur_bytes(&c, d.title_len);
+            d.body = (const char *)cur_bytes(&c, d.body_len);
+            rc = c.bad ? err_set(AS_ERR_INTERNAL, "a reading batch is "
+                                 "damaged") : on_doc(&bd->b, &d);
+        } else if (*t == REC_WARN) {
+            size_t n = get_size(&c);
+            const char *m = (const char *)cur_bytes(&c, n);
+            if (opts->warn && m) {
+                char *z = mem_strndup(m, n);
+                if (z)
+                    opts->warn(opts->ctx, z);
+                mem_free(z);
+            }
+        } else {
+            as_progress pr;
+            const unsigned char *q = cur_bytes(&c, sizeof pr);
+            if (q && opts->progress) {
+                memcpy(&pr, q, sizeof pr);
+                opts->progress(opts->ctx, &pr);
+            }
+        }
+    }
+    if (rc == AS_OK && b->lent)
+        rc = on_doc(&bd->b, b->lent);
+    return rc;
+}
+
+/* Read path into bd, on a second thread when one can be started. */
+static int read_corpus(as_builder *bd, const char *path,
+                       const as_build_opts *opts, const corpus_opts *co)
+{
+    pipe_t *p = mem_calloc(1, sizeof *p);
+    if (!p)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    p->path = path;
+    p->co = *co;
+    p->co.warn = opts->warn ? pipe_warn : NULL;
+    p->co.progress = opts->progress ? pipe_progress : NULL;
+    p->co.ctx = p;
+    p->rep = &bd->rep;
+    for (int i = 0; i < PIPE_SLOTS; i++)
+        buf_init(&p->slot[i].data);
+    pthread_t th;
+    int threaded = pthread_mutex_init(&p->mu, NULL) == 0;
+    if (threaded && pthread_cond_init(&p->cv, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        threaded = 0;
+    }
+    if (threaded && pthread_create(&th, NULL, pipe_reader, p) != 0) {
+        pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->mu);
+        threaded = 0;
+    }
+    if (!threaded) {
+        mem_free(p);
+        return corpus_read(path, co, on_doc, &bd->b, &bd->rep);
+    }
+    int rc = AS_OK;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (p->count == 0 && !p->done)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->count == 0) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        const batch *b = &p->slot[p->head];
+        pthread_mutex_unlock(&p->mu);
+        rc = pipe_run_batch(bd, opts, b);
+        pthread_mutex_lock(&p->mu);
+        if (b->lent)
+            p->lent_done = 1;
+        p->head = (p->head + 1) % PIPE_SLOTS;
+        p->count--;
+        if (rc)
+            p->stop = 1;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        if (rc)
+            break;
+    }
+    pthread_join(th, NULL);
+    if (rc == AS_OK && p->rc)
+        rc = err_set(p->rc, "%s", p->msg);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    for (int i = 0; i < PIPE_SLOTS; i++)
+        buf_free(&p->slot[i].data);
+    mem_free(p);
+    return rc;
+}
+
 int as_build(const char *corpus_path, const char *index_dir,
              const as_build_opts *opts, as_build_report *report)
 {
@@ -668,7 +1016,7 @@ int as_build(const char *corpus_path, const char *index_dir,
         return rc;
     corpus_opts co = {opts->warn, opts->progress, opts->ctx,
                       opts->max_doc ? opts->max_doc : AS_DEFAULT_MAX_DOC};
-    rc = corpus_read(corpus_path, &co, on_doc, &bd->b, &bd->rep);
+    rc = read_corpus(bd, corpus_path, opts, &co);
     if (rc == AS_OK && bd->b.next_doc == 0)
         rc = err_set(AS_ERR_NOTFOUND, "%s: no documents found (formats read:"
                      " .txt .md .html .htm .jsonl .jsonl.gz); the index was "

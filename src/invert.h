@@ -30,8 +30,12 @@ int inv_new(size_t budget, const char *tmpdir, inverter **out);
 void inv_free(inverter *inv);   /* removes run files */
 
 /* Add one token of the current document.  Positions of one term within a
- * document must increase. */
-int inv_add(inverter *inv, const char *term, size_t len, uint32_t pos);
+ * document must increase.  When idx is not NULL it receives the term's
+ * number, which inv_add_term takes until the next spill (inv_runs()
+ * changes). */
+int inv_add(inverter *inv, const char *term, size_t len, uint32_t pos,
+            uint32_t *idx);
+int inv_add_term(inverter *inv, uint32_t idx, uint32_t pos);
 /* Close the current document as doc_id (ids increase by one from 0). */
 int inv_end_doc(inverter *inv, uint32_t doc_id);
 
