@@ -46,6 +46,7 @@ typedef struct {
     uint64_t bytes_total, bytes_done, files_done;
     struct timespec start, last_progress;
     int rc;             /* sticky error (out of memory) */
+    corpus_json json;   /* scratch of the JSONL fast path */
 } reader;
 
 static void warn(reader *r, const char *fmt, ...)
@@ -685,6 +686,267 @@ static void bad_line(reader *r, jsonl_file *jf, unsigned long line,
         warn(r, "%s:%lu: %s; line skipped", jf->path, line, why);
 }
 
+static int hex4(const unsigned char *s, uint32_t *v)
+{
+    *v = 0;
+    for (int k = 0; k < 4; k++) {
+        unsigned char c = s[k];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return 0;
+        *v = *v << 4 | (uint32_t)d;
+    }
+    return 1;
+}
+
+/* A JSON string starting after its opening quote at s[*i]; on success *i
+ * is past the closing quote and the value is in (*out, *outlen), decoded
+ * into scratch when it has escapes (scratch NULL: validate only).
+ * Returns 1, 0 for anything the fast path leaves to jansson, -1 out of
+ * memory. */
+static int fast_string(const unsigned char *s, size_t n, size_t *i,
+                       buf *scratch, const char **out, size_t *outlen)
+{
+    size_t k = *i, start = k;
+    int escaped = 0;
+    if (scratch)
+        buf_clear(scratch);
+    while (k < n) {
+        unsigned char c = s[k];
+        if (c == '"') {
+            if (scratch && escaped) {
+                buf_append(scratch, s + start, k - start);
+                if (scratch->err)
+                    return -1;
+                *out = (const char *)scratch->p;
+                *outlen = scratch->len;
+            } else {
+                *out = (const char *)s + start;
+                *outlen = k - start;
+            }
+            *i = k + 1;
+            return 1;
+        }
+        if (c < 0x20)
+            return 0;                   /* a control character */
+        if (c >= 0x80) {
+            size_t l = utf8_seq(s + k, n - k);
+            if (!l)
+                return 0;
+            k += l;
+            continue;
+        }
+        if (c != '\\') {
+            k++;
+            continue;
+        }
+        if (k + 1 >= n)
+            return 0;
+        if (scratch)
+            buf_append(scratch, s + start, k - start);
+        escaped = 1;
+        unsigned char e = s[k + 1];
+        const char *simple = strchr("\"\\/bfnrt", e);
+        if (e && simple) {
+            static const char map[] = "\"\\/\b\f\n\r\t";
+            if (scratch)
+                buf_putc(scratch, (unsigned char)map[simple - "\"\\/bfnrt"]);
+            k += 2;
+        } else if (e == 'u') {
+            uint32_t u, u2;
+            if (k + 6 > n || !hex4(s + k + 2, &u))
+                return 0;
+            k += 6;
+            if (u >= 0xDC00 && u <= 0xDFFF)
+                return 0;               /* a lone low surrogate */
+            if (u >= 0xD800 && u <= 0xDBFF) {
+                if (k + 6 > n || s[k] != '\\' || s[k + 1] != 'u' ||
+                    !hex4(s + k + 2, &u2) || u2 < 0xDC00 || u2 > 0xDFFF)
+                    return 0;
+                k += 6;
+                u = 0x10000 + ((u - 0xD800) << 10) + (u2 - 0xDC00);
+            }
+            if (u == 0)
+                return 0;               /* jansson keeps NUL; put_utf8 not */
+            if (scratch)
+                put_utf8(scratch, u);
+        } else {
+            return 0;
+        }
+        start = k;
+        if (scratch && scratch->err)
+            return -1;
+    }
+    return 0;                           /* no closing quote */
+}
+
+static size_t skip_ws(const unsigned char *s, size_t n, size_t i)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' ||
+                     s[i] == '\n'))
+        i++;
+    return i;
+}
+
+int corpus_json_fast(const char *str, size_t n, corpus_json *j)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    j->has_id = j->has_title = j->has_body = 0;
+    int has_body_alt = 0, has_id_alt = 0;
+    const char *body_alt = NULL, *id_alt = NULL;
+    size_t body_alt_len = 0, id_alt_len = 0;
+    char idalt_buf[32];
+    int id_int = 0, idalt_int = 0;
+    size_t i = skip_ws(s, n, 0);
+    if (i >= n || s[i] != '{')
+        return 0;
+    i = skip_ws(s, n, i + 1);
+    if (i < n && s[i] == '}') {
+        i++;
+    } else {
+        for (;;) {
+            if (i >= n || s[i] != '"')
+                return 0;
+            size_t k0 = ++i;
+            while (i < n && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20 &&
+                   s[i] < 0x80)
+                i++;
+            if (i >= n || s[i] != '"')
+                return 0;               /* escapes, UTF-8: jansson */
+            const char *key = str + k0;
+            size_t klen = i - k0;
+            i = skip_ws(s, n, i + 1);
+            if (i >= n || s[i] != ':')
+                return 0;
+            i = skip_ws(s, n, i + 1);
+            if (i >= n)
+                return 0;
+            /* Which field: 0 id, 1 title, 2 text, 3 body, 4 _id, -1 none */
+            int f = klen == 2 && !memcmp(key, "id", 2)      ? 0
+                    : klen == 5 && !memcmp(key, "title", 5) ? 1
+                    : klen == 4 && !memcmp(key, "text", 4)  ? 2
+                    : klen == 4 && !memcmp(key, "body", 4)  ? 3
+                    : klen == 3 && !memcmp(key, "_id", 3)   ? 4
+                                                            : -1;
+            const char *v = NULL;
+            size_t vlen = 0;
+            int kind;                   /* 1 string, 2 null, 3 integer */
+            char num[32];
+            if (s[i] == '"') {
+                i++;
+                buf *scr = f < 0 ? NULL : &j->scratch[f];
+                int r = fast_string(s, n, &i, scr, &v, &vlen);
+                if (r <= 0)
+                    return r;
+                kind = 1;
+            } else if (n - i >= 4 && !memcmp(s + i, "null", 4)) {
+                i += 4;
+                kind = 2;
+            } else if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9')) {
+                size_t d0 = i;
+                if (s[i] == '-')
+                    i++;
+                size_t digits = i;
+                if (i < n && s[i] == '0') {
+                    i++;
+                } else {
+                    while (i < n && s[i] >= '0' && s[i] <= '9')
+                        i++;
+                }
+                if (i == digits || i - digits > 18 ||
+                    (i < n && (s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
+                               (s[i] >= '0' && s[i] <= '9'))))
+                    return 0;           /* a real, or too long */
+                long long x = 0;
+                for (size_t k = digits; k < i; k++)
+                    x = x * 10 + (s[k] - '0');
+                if (s[d0] == '-')
+                    x = -x;
+                snprintf(num, sizeof num, "%lld", x);
+                kind = 3;
+            } else {
+                return 0;               /* objects, arrays, true, false */
+            }
+            /* A key given twice keeps its last value, as in jansson. */
+            if (f == 0 || f == 4) {
+                if (kind == 2 && f == 0) {
+                    j->has_id = 2;
+                } else if (kind == 2) {
+                    has_id_alt = 2;
+                } else {
+                    char *nb = f == 0 ? j->idbuf : idalt_buf;
+                    if (kind == 3) {
+                        memcpy(nb, num, strlen(num) + 1);
+                        v = nb;
+                        vlen = strlen(nb);
+                    }
+                    if (f == 0) {
+                        j->has_id = 1;
+                        j->id = v;
+                        j->id_len = vlen;
+                        id_int = kind == 3;
+                    } else {
+                        has_id_alt = 1;
+                        id_alt = v;
+                        id_alt_len = vlen;
+                        idalt_int = kind == 3;
+                    }
+                }
+            } else if (f >= 1) {
+                if (kind == 3)
+                    return 0;           /* jansson reports the type */
+                if (f == 1) {
+                    j->has_title = kind;
+                    j->title = v;
+                    j->title_len = vlen;
+                } else if (f == 2) {
+                    j->has_body = kind;
+                    j->body = v;
+                    j->body_len = vlen;
+                } else {
+                    has_body_alt = kind;
+                    body_alt = v;
+                    body_alt_len = vlen;
+                }
+            }
+            i = skip_ws(s, n, i);
+            if (i < n && s[i] == ',') {
+                i = skip_ws(s, n, i + 1);
+                continue;
+            }
+            if (i < n && s[i] == '}') {
+                i++;
+                break;
+            }
+            return 0;
+        }
+    }
+    if (skip_ws(s, n, i) != n)
+        return 0;                       /* something after the object */
+    (void)id_int;
+    (void)idalt_int;
+    if (!j->has_body && has_body_alt) {
+        j->has_body = has_body_alt;
+        j->body = body_alt;
+        j->body_len = body_alt_len;
+    }
+    if (!j->has_id && has_id_alt) {
+        j->has_id = has_id_alt;
+        if (has_id_alt == 1) {
+            if (id_alt == idalt_buf) {
+                memcpy(j->idbuf, idalt_buf, sizeof j->idbuf);
+                id_alt = j->idbuf;
+            }
+            j->id = id_alt;
+            j->id_len = id_alt_len;
+        }
+    }
+    return 1;
+}
+
 static int json_line(reader *r, jsonl_file *jf, unsigned long lineno,
                      const char *s, size_t n)
 {
@@ -693,6 +955,23 @@ static int json_line(reader *r, jsonl_file *jf, unsigned long lineno,
         a++;
     if (a == n)
         return AS_OK;                               /* blank line */
+    corpus_json *fj = &r->json;
+    int fast = corpus_json_fast(s + a, n - a, fj);
+    if (fast < 0)
+        return AS_ERR_NOMEM;
+    if (fast && fj->has_id == 1 && fj->id_len > 0 &&
+        ((fj->has_title == 1 && fj->title_len > 0) ||
+         (fj->has_body == 1 && fj->body_len > 0))) {
+        const char *title = fj->has_title == 1 ? fj->title : "";
+        size_t tlen = fj->has_title == 1 ? fj->title_len : 0;
+        const char *body = fj->has_body == 1 ? fj->body : "";
+        size_t blen = fj->has_body == 1 ? fj->body_len : 0;
+        tlen = utf8_cut(title, tlen, CORPUS_MAX_TITLE);
+        corpus_doc d = {fj->id, fj->id_len, title, tlen, body, blen};
+        return deliver(r, &d);
+    }
+    /* Everything else, including every line to warn about, goes through
+     * jansson, which names what is wrong. */
     json_error_t jerr;
     json_t *o = json_loadb(s + a, n - a, JSON_ALLOW_NUL, &jerr);
     if (!o) {
@@ -1018,6 +1297,8 @@ int corpus_read(const char *path, const corpus_opts *o, corpus_doc_fn fn,
         return err_set(AS_ERR_USAGE, "%s: not a file or folder", path);
     }
 
+    for (int i = 0; i < 5; i++)
+        buf_init(&r.json.scratch[i]);
     buf data, fixed;
     buf_init(&data);
     buf_init(&fixed);
@@ -1034,6 +1315,8 @@ int corpus_read(const char *path, const corpus_opts *o, corpus_doc_fn fn,
     }
     buf_free(&data);
     buf_free(&fixed);
+    for (int i = 0; i < 5; i++)
+        buf_free(&r.json.scratch[i]);
     for (size_t i = 0; i < r.nfiles; i++) {
         mem_free(r.files[i].path);
         mem_free(r.files[i].rel);

@@ -64,6 +64,26 @@ int corpus_read(const char *path, const corpus_opts *o, corpus_doc_fn fn,
 /* Exposed for tests: parse HTML into title and body text (both
  * NUL-terminated buffers owned by the caller afterwards). */
 int corpus_parse_html(const char *s, size_t n, buf *title, buf *body);
+/* The fields of one JSONL line as corpus_json_fast finds them: pointers
+ * into the line, or into scratch[] when the string had escapes; id is an
+ * integer's decimal form when integer_id is 1. */
+typedef struct {
+    const char *id, *title, *body;
+    size_t id_len, title_len, body_len;
+    int has_id, has_title, has_body;    /* 2: present but null */
+    char idbuf[32];
+    buf scratch[5];     /* by key: id, title, text, body, _id */
+} corpus_json;
+
+/* The fast path of JSONL reading: a flat object whose values are
+ * strings, null or integers of up to 18 digits, read in one pass.
+ * Returns 1 with the fields in *j, or 0 for anything else (nested values,
+ * true/false, other numbers, escapes in keys, any error): those lines go
+ * to jansson, which alone decides what is malformed and says why.  A line
+ * it accepts, jansson accepts too, with the same values.  AS_ERR_NOMEM is
+ * returned as -1. */
+int corpus_json_fast(const char *s, size_t n, corpus_json *j);
+
 /* Replace invalid UTF-8 in s[0..n) by U+FFFD into out; returns how many
  * sequences were replaced (0: out is untouched). */
 size_t corpus_fix_utf8(const char *s, size_t n, buf *out);

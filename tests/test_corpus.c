@@ -1,6 +1,7 @@
 /* test_corpus.c - the corpus reader: every format, every bad input. */
 #include "testutil.h"
 
+#include <jansson.h>
 #include <zlib.h>
 
 #include "artsearch.h"
@@ -172,6 +173,147 @@ static void test_jsonl(void **state)
     free_got(&g);
     tu_rmrf(d);
     free(d);
+}
+
+/* What jansson makes of a line, by the reader's rules: 1 with the fields
+ * (id, title, text) as C strings, or 0 when the reader would skip it. */
+static int jansson_fields(const char *line, char **id, char **title,
+                          char **text)
+{
+    json_error_t e;
+    json_t *o = json_loadb(line, strlen(line), JSON_ALLOW_NUL, &e);
+    int ok = 0;
+    *id = *title = *text = NULL;
+    if (!o || !json_is_object(o))
+        goto out;
+    json_t *jid = json_object_get(o, "id");
+    if (!jid)
+        jid = json_object_get(o, "_id");
+    char num[32];
+    if (json_is_string(jid)) {
+        *id = strndup(json_string_value(jid), json_string_length(jid));
+    } else if (json_is_integer(jid)) {
+        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(jid));
+        *id = strdup(num);
+    } else {
+        goto out;
+    }
+    json_t *jt = json_object_get(o, "title"), *jb = json_object_get(o, "text");
+    if (!jb)
+        jb = json_object_get(o, "body");
+    if ((jt && !json_is_string(jt) && !json_is_null(jt)) ||
+        (jb && !json_is_string(jb) && !json_is_null(jb)))
+        goto out;
+    *title = json_is_string(jt) ? strndup(json_string_value(jt),
+                                          json_string_length(jt)) : strdup("");
+    *text = json_is_string(jb) ? strndup(json_string_value(jb),
+                                         json_string_length(jb)) : strdup("");
+    ok = 1;
+out:
+    json_decref(o);
+    return ok;
+}
+
+/* The JSONL fast path agrees with jansson on every line it takes, and
+ * leaves to jansson every line it cannot take exactly. */
+static void test_json_fast_path(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line;
+        int fast;           /* 1: the fast path must take it */
+    } cases[] = {
+        {"{\"id\":\"a\",\"title\":\"T\",\"text\":\"body\"}", 1},
+        {" { \"id\" : \"a\" , \"text\" : \"x\" } \r", 1},
+        {"{\"_id\":\"b\",\"body\":\"y\"}", 1},
+        {"{\"id\":17,\"text\":\"x\"}", 1},
+        {"{\"id\":-0,\"text\":\"x\"}", 1},
+        {"{\"id\":-123456789012345678,\"text\":\"x\"}", 1},
+        {"{\"id\":\"a\",\"title\":null,\"text\":\"x\"}", 1},
+        {"{\"id\":\"a\",\"text\":null,\"body\":\"x\"}", 1},
+        {"{\"id\":\"a\",\"text\":\"q\\\"\\\\\\/\\b\\f\\n\\r\\t\"}", 1},
+        {"{\"id\":\"\\u00e9\\ud83d\\ude00\",\"text\":\"caf\\u00E9 \xc3\xa9\"}", 1},
+        {"{\"id\":\"a\",\"text\":\"one\",\"text\":\"two\"}", 1},
+        {"{\"id\":\"a\",\"title\":\"x\\ny\",\"title\":\"z\"}", 1},
+        {"{\"id\":1,\"id\":\"s\",\"text\":\"x\"}", 1},
+        {"{\"id\":\"a\",\"n\":12,\"u\":null,\"s\":\"\\u0041\",\"text\":\"x\"}", 1},
+        {"{\"_id\":5,\"id\":\"w\",\"text\":\"x\"}", 1},
+        {"{}", 1},
+        /* Left to jansson. */
+        {"{\"id\":\"a\",\"text\":\"x\",\"tags\":[1]}", 0},
+        {"{\"id\":\"a\",\"text\":\"x\",\"m\":{\"k\":1}}", 0},
+        {"{\"id\":\"a\",\"text\":\"x\",\"f\":true}", 0},
+        {"{\"id\":1.5,\"text\":\"x\"}", 0},
+        {"{\"id\":1e3,\"text\":\"x\"}", 0},
+        {"{\"id\":0123,\"text\":\"x\"}", 0},
+        {"{\"id\":1234567890123456789,\"text\":\"x\"}", 0},
+        {"{\"id\":\"a\",\"title\":5,\"text\":\"x\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"\\u0000\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"\\ud800\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"\\udc00x\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"\\ud800\\u0041\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"\\x\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"\\u12\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"tab\there\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"\xff\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"\xc0\xaf\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"\xed\xa0\x80\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"\xf4\x90\x80\x80\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"\xe2\x82\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"x\"} trailing", 0},
+        {"{\"id\":\"a\",\"text\":\"x\"", 0},
+        {"{\"id\":\"a\",\"text\":\"x}", 0},
+        {"{\"id\":\"a\",,\"text\":\"x\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"x\",}", 0},
+        {"{\"i\\u0064\":\"a\",\"text\":\"x\"}", 0},
+        {"{\"id\":\"a\" \"text\":\"x\"}", 0},
+        {"{\"id\":\"\\u00e9\",\"_id\":\"\\u00e8\",\"text\":\"x\"}", 1},
+        {"{\"_id\":\"\\u00e8\",\"id\":\"\\u00e9\",\"text\":\"x\"}", 1},
+        {"{\"id\":\"a\",\"text\":\"\\u00e9\",\"body\":\"\\u00e8\"}", 1},
+        {"{\"id\":\"a\",\"body\":\"\\u00e8\",\"text\":\"\\u00e9\"}", 1},
+        {"[1,2]", 0},
+        {"\"str\"", 0},
+        {"{\"id\":nul,\"text\":\"x\"}", 0},
+        {"{\"id\":-,\"text\":\"x\"}", 0},
+    };
+    corpus_json j;
+    memset(&j, 0, sizeof j);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        const char *line = cases[k].line;
+        int fast = corpus_json_fast(line, strlen(line), &j);
+        if (fast != cases[k].fast)
+            fail_msg("case %zu (%s): fast path %d, expected %d", k, line, fast,
+                     cases[k].fast);
+        if (!fast)
+            continue;
+        char *id, *title, *text;
+        int ok = jansson_fields(line, &id, &title, &text);
+        int usable = j.has_id == 1;
+        if (!ok) {
+            /* jansson takes the line but the reader skips it: so must the
+             * fast path's caller (no usable id). */
+            assert_false(usable);
+            free(id);
+            free(title);
+            free(text);
+            continue;
+        }
+        assert_true(usable);
+        assert_int_equal(j.id_len, strlen(id));
+        assert_memory_equal(j.id, id, j.id_len);
+        size_t tl = j.has_title == 1 ? j.title_len : 0;
+        size_t bl = j.has_body == 1 ? j.body_len : 0;
+        assert_int_equal(tl, strlen(title));
+        assert_memory_equal(j.has_title == 1 ? j.title : "", title, tl);
+        assert_int_equal(bl, strlen(text));
+        assert_memory_equal(j.has_body == 1 ? j.body : "", text, bl);
+        free(id);
+        free(title);
+        free(text);
+    }
+    for (int i = 0; i < 5; i++)
+        buf_free(&j.scratch[i]);
 }
 
 static void test_jsonl_gz_and_truncated(void **state)
@@ -367,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_text_and_markdown),
         cmocka_unit_test(test_html),
         cmocka_unit_test(test_jsonl),
+        cmocka_unit_test(test_json_fast_path),
         cmocka_unit_test(test_jsonl_gz_and_truncated),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_unreadable_when_not_root),
