@@ -107,7 +107,7 @@ void analyzer_free(analyzer *a)
         return;
     if (a->stemmer)
         sb_stemmer_delete(a->stemmer);
-    mem_table_free(a->cache.slots, a->cache.cap * sizeof *a->cache.slots);
+    mem_free(a->cache.slots);
     arena_reset(&a->cache.mem);
     buf_free(&a->fold);
     buf_free(&a->joined);
@@ -156,7 +156,7 @@ static int cache_grow(stem_cache *c)
         cache_clear(c);
         return AS_OK;
     }
-    cache_slot *s = mem_table(cap * sizeof *s);
+    cache_slot *s = mem_calloc(cap, sizeof *s);
     if (!s)
         return AS_ERR_NOMEM;
     for (size_t i = 0; i < c->cap; i++) {
@@ -167,9 +167,8 @@ static int cache_grow(stem_cache *c)
             j = (j + 1) & (cap - 1);
         s[j] = c->slots[i];
     }
-    mem_table_free(c->slots, c->cap * sizeof *c->slots);
+    mem_free(c->slots);
     c->slots = s;
-
     c->cap = cap;
     return AS_OK;
 }

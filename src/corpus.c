@@ -791,22 +791,34 @@ static size_t skip_ws(const unsigned char *s, size_t n, size_t i)
     return i;
 }
 
+/* The keys the reader uses, in corpus_json.scratch's order. */
+enum { K_ID, K_TITLE, K_TEXT, K_BODY, K_ID2, K_N };
+
+static int json_key(const char *k, size_t n)
+{
+    static const char *const names[K_N] = {"id", "title", "text", "body",
+                                           "_id"};
+    for (int f = 0; f < K_N; f++)
+        if (strlen(names[f]) == n && memcmp(names[f], k, n) == 0)
+            return f;
+    return -1;
+}
+
 int corpus_json_fast(const char *str, size_t n, corpus_json *j)
 {
     const unsigned char *s = (const unsigned char *)str;
-    j->has_id = j->has_title = j->has_body = 0;
-    int has_body_alt = 0, has_id_alt = 0;
-    const char *body_alt = NULL, *id_alt = NULL;
-    size_t body_alt_len = 0, id_alt_len = 0;
-    char idalt_buf[32];
-    int id_int = 0, idalt_int = 0;
+    /* Per key: 0 absent, 1 string, 2 null, 3 integer; the last one given
+     * counts, as in jansson. */
+    int kind[K_N] = {0};
+    const char *val[K_N] = {NULL};
+    size_t len[K_N] = {0};
     size_t i = skip_ws(s, n, 0);
     if (i >= n || s[i] != '{')
         return 0;
     i = skip_ws(s, n, i + 1);
-    if (i < n && s[i] == '}') {
+    if (i < n && s[i] == '}')
         i++;
-    } else {
+    else
         for (;;) {
             if (i >= n || s[i] != '"')
                 return 0;
@@ -816,101 +828,58 @@ int corpus_json_fast(const char *str, size_t n, corpus_json *j)
                 i++;
             if (i >= n || s[i] != '"')
                 return 0;               /* escapes, UTF-8: jansson */
-            const char *key = str + k0;
-            size_t klen = i - k0;
+            int f = json_key(str + k0, i - k0);
             i = skip_ws(s, n, i + 1);
             if (i >= n || s[i] != ':')
                 return 0;
             i = skip_ws(s, n, i + 1);
             if (i >= n)
                 return 0;
-            /* Which field: 0 id, 1 title, 2 text, 3 body, 4 _id, -1 none */
-            int f = klen == 2 && !memcmp(key, "id", 2)      ? 0
-                    : klen == 5 && !memcmp(key, "title", 5) ? 1
-                    : klen == 4 && !memcmp(key, "text", 4)  ? 2
-                    : klen == 4 && !memcmp(key, "body", 4)  ? 3
-                    : klen == 3 && !memcmp(key, "_id", 3)   ? 4
-                                                            : -1;
             const char *v = NULL;
             size_t vlen = 0;
-            int kind;                   /* 1 string, 2 null, 3 integer */
-            char num[32];
+            int k;
             if (s[i] == '"') {
                 i++;
-                buf *scr = f < 0 ? NULL : &j->scratch[f];
-                int r = fast_string(s, n, &i, scr, &v, &vlen);
+                int r = fast_string(s, n, &i, f < 0 ? NULL : &j->scratch[f],
+                                    &v, &vlen);
                 if (r <= 0)
                     return r;
-                kind = 1;
+                k = 1;
             } else if (n - i >= 4 && !memcmp(s + i, "null", 4)) {
                 i += 4;
-                kind = 2;
+                k = 2;
             } else if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9')) {
-                size_t d0 = i;
-                if (s[i] == '-')
+                int neg = s[i] == '-';
+                size_t d = i + (size_t)neg;
+                i = d;
+                if (i < n && s[i] == '0')
                     i++;
-                size_t digits = i;
-                if (i < n && s[i] == '0') {
-                    i++;
-                } else {
+                else
                     while (i < n && s[i] >= '0' && s[i] <= '9')
                         i++;
-                }
-                if (i == digits || i - digits > 18 ||
+                if (i == d || i - d > 18 ||
                     (i < n && (s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
                                (s[i] >= '0' && s[i] <= '9'))))
                     return 0;           /* a real, or too long */
-                long long x = 0;
-                for (size_t k = digits; k < i; k++)
-                    x = x * 10 + (s[k] - '0');
-                if (s[d0] == '-')
-                    x = -x;
-                snprintf(num, sizeof num, "%lld", x);
-                kind = 3;
+                if (f == K_TITLE || f == K_TEXT || f == K_BODY)
+                    return 0;           /* jansson names the wrong type */
+                if (f >= 0) {           /* an id: jansson's decimal form */
+                    long long x = 0;
+                    for (size_t q = d; q < i; q++)
+                        x = x * 10 + (s[q] - '0');
+                    char *num = j->num[f == K_ID2];
+                    snprintf(num, sizeof j->num[0], "%lld", neg ? -x : x);
+                    v = num;
+                    vlen = strlen(num);
+                }
+                k = 3;
             } else {
                 return 0;               /* objects, arrays, true, false */
             }
-            /* A key given twice keeps its last value, as in jansson. */
-            if (f == 0 || f == 4) {
-                if (kind == 2 && f == 0) {
-                    j->has_id = 2;
-                } else if (kind == 2) {
-                    has_id_alt = 2;
-                } else {
-                    char *nb = f == 0 ? j->idbuf : idalt_buf;
-                    if (kind == 3) {
-                        memcpy(nb, num, strlen(num) + 1);
-                        v = nb;
-                        vlen = strlen(nb);
-                    }
-                    if (f == 0) {
-                        j->has_id = 1;
-                        j->id = v;
-                        j->id_len = vlen;
-                        id_int = kind == 3;
-                    } else {
-                        has_id_alt = 1;
-                        id_alt = v;
-                        id_alt_len = vlen;
-                        idalt_int = kind == 3;
-                    }
-                }
-            } else if (f >= 1) {
-                if (kind == 3)
-                    return 0;           /* jansson reports the type */
-                if (f == 1) {
-                    j->has_title = kind;
-                    j->title = v;
-                    j->title_len = vlen;
-                } else if (f == 2) {
-                    j->has_body = kind;
-                    j->body = v;
-                    j->body_len = vlen;
-                } else {
-                    has_body_alt = kind;
-                    body_alt = v;
-                    body_alt_len = vlen;
-                }
+            if (f >= 0) {
+                kind[f] = k;
+                val[f] = v;
+                len[f] = vlen;
             }
             i = skip_ws(s, n, i);
             if (i < n && s[i] == ',') {
@@ -923,27 +892,19 @@ int corpus_json_fast(const char *str, size_t n, corpus_json *j)
             }
             return 0;
         }
-    }
     if (skip_ws(s, n, i) != n)
         return 0;                       /* something after the object */
-    (void)id_int;
-    (void)idalt_int;
-    if (!j->has_body && has_body_alt) {
-        j->has_body = has_body_alt;
-        j->body = body_alt;
-        j->body_len = body_alt_len;
-    }
-    if (!j->has_id && has_id_alt) {
-        j->has_id = has_id_alt;
-        if (has_id_alt == 1) {
-            if (id_alt == idalt_buf) {
-                memcpy(j->idbuf, idalt_buf, sizeof j->idbuf);
-                id_alt = j->idbuf;
-            }
-            j->id = id_alt;
-            j->id_len = id_alt_len;
-        }
-    }
+    /* A key that is there wins over its alternative, even when null. */
+    int id = kind[K_ID] ? K_ID : K_ID2, body = kind[K_TEXT] ? K_TEXT : K_BODY;
+    j->has_id = kind[id] == 3 ? 1 : kind[id];
+    j->id = val[id];
+    j->id_len = len[id];
+    j->has_title = kind[K_TITLE];
+    j->title = val[K_TITLE];
+    j->title_len = len[K_TITLE];
+    j->has_body = kind[body];
+    j->body = val[body];
+    j->body_len = len[body];
     return 1;
 }
 

@@ -65,13 +65,14 @@ int corpus_read(const char *path, const corpus_opts *o, corpus_doc_fn fn,
  * NUL-terminated buffers owned by the caller afterwards). */
 int corpus_parse_html(const char *s, size_t n, buf *title, buf *body);
 /* The fields of one JSONL line as corpus_json_fast finds them: pointers
- * into the line, or into scratch[] when the string had escapes; id is an
- * integer's decimal form when integer_id is 1. */
+ * into the line, into scratch[] when the string had escapes, or into
+ * num[] for an integer id.  has_*: 0 absent, 1 a string (or an integer
+ * id), 2 null.  id is "id", else "_id"; body is "text", else "body". */
 typedef struct {
     const char *id, *title, *body;
     size_t id_len, title_len, body_len;
-    int has_id, has_title, has_body;    /* 2: present but null */
-    char idbuf[32];
+    int has_id, has_title, has_body;
+    char num[2][32];    /* decimal forms of an integer "id" and "_id" */
     buf scratch[5];     /* by key: id, title, text, body, _id */
 } corpus_json;
 

@@ -423,10 +423,6 @@ static int on_title_token(void *ctx, const an_token *t)
     int rc = add_term(b, 0, t->term, t->len, t);
     if (rc)
         return rc;
-    uint32_t v = t->key != AN_NO_KEY && t->key < b->mapcap
-                     ? b->map[1][t->key] : 0;
-    if (v && b->map_runs == inv_runs(b->inv))
-        return inv_add_term(b->inv, v - 1, t->pos);
     char term[AN_MAX_TERM + 1];
     term[0] = SEG_TITLE_MARK;
     memcpy(term + 1, t->term, t->len);

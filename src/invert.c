@@ -70,8 +70,8 @@ int inv_new(size_t budget, const char *tmpdir, inverter **out)
     inv->budget = budget;
     inv->tmpdir = mem_strndup(tmpdir, strlen(tmpdir));
     inv->tcap = 1 << 16;
-    inv->table = mem_table(inv->tcap * sizeof *inv->table);
-    arena_init_big(&inv->mem);
+    inv->table = mem_calloc(inv->tcap, sizeof *inv->table);
+    arena_init(&inv->mem);
     buf_init(&inv->rec);
     inv->doc_mark = 1;
     if (!inv->tmpdir || !inv->table) {
@@ -97,8 +97,8 @@ void inv_free(inverter *inv)
         unlink(p);
     }
     arena_reset(&inv->mem);
-    mem_table_free(inv->terms, inv->capterms * sizeof *inv->terms);
-    mem_table_free(inv->table, inv->tcap * sizeof *inv->table);
+    mem_free(inv->terms);
+    mem_free(inv->table);
     mem_free(inv->tok_term);
     mem_free(inv->tok_pos);
     mem_free(inv->tok_next);
@@ -124,7 +124,7 @@ static size_t memory_used(const inverter *inv)
 static int table_grow(inverter *inv)
 {
     size_t cap = inv->tcap * 2;
-    uint32_t *t = mem_table(cap * sizeof *t);
+    uint32_t *t = mem_calloc(cap, sizeof *t);
     if (!t)
         return AS_ERR_NOMEM;
     for (size_t i = 0; i < inv->nterms; i++) {
@@ -134,7 +134,7 @@ static int table_grow(inverter *inv)
             j = (j + 1) & (cap - 1);
         t[j] = (uint32_t)i + 1;
     }
-    mem_table_free(inv->table, inv->tcap * sizeof *inv->table);
+    mem_free(inv->table);
     inv->table = t;
     inv->tcap = cap;
     return AS_OK;
@@ -155,12 +155,9 @@ static int find_term(inverter *inv, const char *term, size_t len,
     }
     if (inv->nterms == inv->capterms) {
         size_t cap = inv->capterms ? inv->capterms * 2 : 4096;
-        term_ent *t = mem_table(cap * sizeof *t);
+        term_ent *t = mem_realloc(inv->terms, cap * sizeof *t);
         if (!t)
             return AS_ERR_NOMEM;
-        if (inv->nterms)
-            memcpy(t, inv->terms, inv->nterms * sizeof *t);
-        mem_table_free(inv->terms, inv->capterms * sizeof *t);
         inv->terms = t;
         inv->capterms = cap;
     }
@@ -524,7 +521,7 @@ int inv_finish(inverter *inv, const inv_sink *sink)
         return rc;
     /* Memory of the inversion is no longer needed during the merge. */
     arena_reset(&inv->mem);
-    mem_table_free(inv->terms, inv->capterms * sizeof *inv->terms);
+    mem_free(inv->terms);
     inv->terms = NULL;
     inv->capterms = 0;
 

@@ -22,14 +22,6 @@ char *mem_strndup(const char *s, size_t n);
  * Returns how many allocations have been counted since the last call. */
 uint64_t mem_fail_after(uint64_t n);
 
-/* A zeroed table of n bytes that is read and written at random (the
- * build's hash tables, its postings arena).  From 1 MiB up it is mapped
- * apart and advised to use 2 MiB pages: with 4 KiB pages, TLB misses were
- * the largest single cost of indexing (a build 1.27 times slower).  Below
- * that it is an ordinary allocation.  Free with the same n. */
-void *mem_table(size_t n);
-void mem_table_free(void *p, size_t n);
-
 /* An arena: many small allocations freed together.  Allocations are 8-byte
  * aligned and never move.  `used` counts the bytes obtained from the system
  * so callers can enforce a memory budget. */
@@ -37,12 +29,9 @@ typedef struct arena_chunk arena_chunk;
 typedef struct {
     arena_chunk *head;
     size_t used;
-    size_t chunk;       /* bytes a chunk holds (ARENA_CHUNK unless big) */
 } arena;
 
 void arena_init(arena *a);
-/* An arena for a large working set: 8 MiB chunks from mem_table. */
-void arena_init_big(arena *a);
 void *arena_alloc(arena *a, size_t n);  /* NULL on failure */
 void arena_reset(arena *a);             /* frees everything */
 

@@ -1388,7 +1388,7 @@ static int bs_read(const segment *s, int i, const unsigned char *e,
     out->len = rawlen;
     cur c;
     cur_init(&c, out->p, rawlen);
-    for (uint32_t rec = 0; rec <= want; rec++)
+    for (uint32_t rec = 0; rec <= want && !c.bad; rec++)
         for (int k = 0; k < nfields; k++) {
             fl[k] = (size_t)cur_varint(&c);
             f[k] = (const char *)cur_bytes(&c, fl[k]);
