@@ -191,9 +191,8 @@ int as_search(as_index *ix, const char *text, const as_query_opts *opts,
     search_hit *hits = NULL;
     size_t (*offs)[5] = NULL;
     size_t *nspans = NULL;
-    buf meta, doc, snip, spans, expl;
-    void *dctx = NULL;
-    buf_init(&meta);
+    buf doc, snip, spans, expl;
+    void *dctx = index_dctx_get(ix);
     buf_init(&doc);
     buf_init(&snip);
     buf_init(&spans);
@@ -237,7 +236,7 @@ int as_search(as_index *ix, const char *text, const as_query_opts *opts,
     for (size_t i = 0; i < r->n && rc == AS_OK; i++) {
         const search_hit *h = &hits[from + i];
         seg_doc d;
-        if ((rc = seg_doc_get(&ix->seg, h->doc, &meta,
+        if ((rc = seg_doc_get(&ix->seg, h->doc,
                               opts->snippets ? &doc : NULL, &d, &dctx)))
             break;
         r->hits[i].docid = h->doc;
@@ -289,9 +288,8 @@ int as_search(as_index *ix, const char *text, const as_query_opts *opts,
         }
     }
 out:
-    seg_doc_done(&dctx);
+    index_dctx_put(ix, dctx);
     index_analyzer_put(ix, an);
-    buf_free(&meta);
     buf_free(&doc);
     buf_free(&snip);
     buf_free(&spans);

@@ -31,17 +31,6 @@ uint64_t cur_u64(cur *c)
     return p ? rd_u64(p) : 0;
 }
 
-const unsigned char *cur_bytes(cur *c, size_t n)
-{
-    if (c->bad || n > cur_left(c)) {
-        c->bad = 1;
-        c->p = c->end;
-        return NULL;
-    }
-    const unsigned char *p = c->p;
-    c->p += n;
-    return p;
-}
 
 size_t codec_varint_encode(unsigned char *out, uint64_t v)
 {
@@ -98,24 +87,29 @@ void codec_pack128(const uint32_t *in, unsigned bits, unsigned char *out)
 }
 
 /* One specialised unpacker per width: with `bits` a constant the compiler
- * turns the loop into straight-line shifts and masks.  Groups of 8 values
- * span exactly `bits` bytes, so each group reads from a fresh byte
- * boundary and never past the block's end. */
+ * turns the loop into straight-line loads, shifts and masks.  Each value
+ * is read with one unaligned 8-byte load at its first byte (a value of up
+ * to 32 bits starts at most 7 bits into it), so the last values read up
+ * to CODEC_PAD bytes past the packed bytes: callers of
+ * codec_unpack128_padded guarantee those bytes are readable. */
+static inline uint64_t load_le64(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
 #define UNPACK_FN(B)                                                        \
     static void unpack_##B(const unsigned char *in, uint32_t *out)          \
     {                                                                       \
         const uint64_t mask = (B) == 32 ? 0xffffffffu : ((1u << (B)) - 1u); \
-        for (int g = 0; g < CODEC_BLOCK / 8; g++) {                         \
-            const unsigned char *p = in + g * (B);                          \
-            for (int j = 0; j < 8; j++) {                                   \
-                unsigned bit = (unsigned)j * (B);                           \
-                unsigned byte = bit >> 3, sh = bit & 7;                     \
-                uint64_t w = 0;                                             \
-                unsigned need = (sh + (B) + 7) / 8;                         \
-                for (unsigned k = 0; k < need; k++)                         \
-                    w |= (uint64_t)p[byte + k] << (8 * k);                  \
-                out[g * 8 + j] = (uint32_t)((w >> sh) & mask);              \
-            }                                                               \
+        for (unsigned i = 0; i < CODEC_BLOCK; i++) {                        \
+            unsigned bit = i * (B);                                         \
+            out[i] = (uint32_t)((load_le64(in + (bit >> 3)) >> (bit & 7)) & \
+                                mask);                                      \
         }                                                                   \
     }
 
@@ -137,11 +131,21 @@ static const unpack_fn unpackers[33] = {
     unpack_32,
 };
 
-void codec_unpack128(const unsigned char *in, unsigned bits, uint32_t *out)
+void codec_unpack128_padded(const unsigned char *in, unsigned bits,
+                            uint32_t *out)
 {
     if (bits == 0 || bits > 32) {
         memset(out, 0, CODEC_BLOCK * sizeof *out);
         return;
     }
     unpackers[bits](in, out);
+}
+
+void codec_unpack128(const unsigned char *in, unsigned bits, uint32_t *out)
+{
+    unsigned char padded[CODEC_PACKED_BYTES(32) + CODEC_PAD];
+    size_t n = CODEC_PACKED_BYTES(bits <= 32 ? bits : 0);
+    memcpy(padded, in, n);
+    memset(padded + n, 0, CODEC_PAD);
+    codec_unpack128_padded(padded, bits, out);
 }

@@ -24,6 +24,8 @@
 
 #define CODEC_BLOCK 128
 #define CODEC_PACKED_BYTES(bits) ((size_t)(bits) * 16)
+/* Bytes past a packed block that codec_unpack128_padded may read. */
+#define CODEC_PAD 8
 
 typedef struct {
     const unsigned char *p, *end;
@@ -83,7 +85,17 @@ static inline void wr_u32(unsigned char *p, uint32_t v)
 uint32_t cur_u32(cur *c);
 uint64_t cur_u64(cur *c);
 /* Returns a pointer to the next n bytes and advances, or NULL (and bad). */
-const unsigned char *cur_bytes(cur *c, size_t n);
+static inline const unsigned char *cur_bytes(cur *c, size_t n)
+{
+    if (c->bad || n > cur_left(c)) {
+        c->bad = 1;
+        c->p = c->end;
+        return NULL;
+    }
+    const unsigned char *p = c->p;
+    c->p += n;
+    return p;
+}
 
 /* Append v as a varint. */
 void codec_put_varint(buf *b, uint64_t v);
@@ -98,5 +110,9 @@ unsigned codec_bits_for(const uint32_t *v, size_t n);
 void codec_pack128(const uint32_t *in, unsigned bits, unsigned char *out);
 /* Unpack 128 values; `in` must hold CODEC_PACKED_BYTES(bits) bytes. */
 void codec_unpack128(const unsigned char *in, unsigned bits, uint32_t *out);
+/* The same, faster: reads up to CODEC_PAD bytes past the packed bytes
+ * (their values do not matter), which must be readable. */
+void codec_unpack128_padded(const unsigned char *in, unsigned bits,
+                            uint32_t *out);
 
 #endif

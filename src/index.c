@@ -273,16 +273,37 @@ void as_index_close(as_index *ix)
         return;
     seg_close(&ix->seg);
     analyzer_free(ix->an_spare);
+    seg_doc_done(&ix->dctx_spare);
     pthread_mutex_destroy(&ix->an_lock);
     mem_free(ix);
 }
 
-int index_analyzer_get(as_index *ix, analyzer **out)
+/* The object kept in *slot (NULL if none), taken out. */
+static void *spare_take(as_index *ix, void **slot)
 {
     pthread_mutex_lock(&ix->an_lock);
-    *out = ix->an_spare;
-    ix->an_spare = NULL;
+    void *p = *slot;
+    *slot = NULL;
     pthread_mutex_unlock(&ix->an_lock);
+    return p;
+}
+
+/* Keep p in *slot if it is empty: returns NULL, or p for the caller to
+ * free. */
+static void *spare_keep(as_index *ix, void **slot, void *p)
+{
+    pthread_mutex_lock(&ix->an_lock);
+    if (!*slot) {
+        *slot = p;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&ix->an_lock);
+    return p;
+}
+
+int index_analyzer_get(as_index *ix, analyzer **out)
+{
+    *out = spare_take(ix, &ix->an_spare);
     if (*out)
         return AS_OK;
     int rc = analyzer_new(ix->language, ix->stopwords, out);
@@ -295,13 +316,18 @@ int index_analyzer_get(as_index *ix, analyzer **out)
 
 void index_analyzer_put(as_index *ix, analyzer *an)
 {
-    pthread_mutex_lock(&ix->an_lock);
-    if (!ix->an_spare) {
-        ix->an_spare = an;
-        an = NULL;
-    }
-    pthread_mutex_unlock(&ix->an_lock);
-    analyzer_free(an);
+    analyzer_free(spare_keep(ix, &ix->an_spare, an));
+}
+
+void *index_dctx_get(as_index *ix)
+{
+    return spare_take(ix, &ix->dctx_spare);
+}
+
+void index_dctx_put(as_index *ix, void *dctx)
+{
+    dctx = spare_keep(ix, &ix->dctx_spare, dctx);
+    seg_doc_done(&dctx);
 }
 
 int as_index_stats(const as_index *ix, as_stats *st)
@@ -895,6 +921,8 @@ static int pipe_run_batch(as_builder *bd, const as_build_opts *opts,
     int rc = AS_OK;
     while (rc == AS_OK && cur_left(&c) > 0) {
         const unsigned char *t = cur_bytes(&c, 1);
+        if (!t)
+            break;              /* cannot happen: cur_left() > 0 */
         if (*t == REC_DOC) {
             corpus_doc d;
             d.id_len = get_size(&c);

@@ -36,12 +36,18 @@ struct as_index {
     int stopwords;
     seg_file_info files[SEG_NFILES];
     pthread_mutex_t an_lock;
-    analyzer *an_spare;     /* one analyzer kept for reuse between queries */
+    void *an_spare;         /* one analyzer kept for reuse between queries */
+    void *dctx_spare;       /* one doc store decompressor, likewise */
 };
 
 /* An analyzer configured as the index was built; return it with
  * index_analyzer_put().  Safe from several threads. */
 int index_analyzer_get(as_index *ix, analyzer **out);
 void index_analyzer_put(as_index *ix, analyzer *an);
+
+/* A doc store decompressor for seg_doc_get (NULL: it makes one), and its
+ * return: making one costs about as much as ranking a short query. */
+void *index_dctx_get(as_index *ix);
+void index_dctx_put(as_index *ix, void *dctx);
 
 #endif

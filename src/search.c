@@ -1,4 +1,5 @@
-/* search.c - BM25F: MaxScore for plain queries, query trees exhaustively. */
+/* search.c - BM25F: block-max MaxScore for plain queries, query trees
+ * exhaustively. */
 #include "search.h"
 
 #include <math.h>
@@ -543,29 +544,53 @@ static double norm_title(const search_plan *pl, uint32_t doc)
     return B > 1e-9 ? B : 1e-9;
 }
 
-/* Upper bound of tf / B over a cursor's postings, from its blocks.  When
- * the stored bound was made with the parameters in use it is inverted
- * (it is saturate(tf / B) at its best), else max tf over min B. */
-static double x_bound(const seg_cursor *c, double k1, double b, double avg,
-                      int stored)
+/* The tf / B whose saturation is a stored bound f. */
+static double block_x_of(float bound, double k1)
 {
+    double f = (double)bound * (1 + 1e-6);          /* float rounding */
+    return f >= k1 + 1 ? INFINITY : k1 * f / (k1 + 1 - f);
+}
+
+/* Upper bound of tf / B over block k of a cursor.  When the stored bound
+ * was made with the parameters in use it is inverted (it is
+ * saturate(tf / B) at its best), else max tf over min B. */
+static double block_x(const seg_cursor *c, uint32_t k, double k1, double b,
+                      double avg, int stored)
+{
+    uint32_t last, max_tf, min_dl;
+    float bound;
+    seg_block_info(c, k, &last, &max_tf, &min_dl, &bound);
+    if (stored && bound >= 0)
+        return block_x_of(bound, k1);
+    double B = 1 - b + b * min_dl / avg;
+    return max_tf / (B > 1e-9 ? B : 1e-9);
+}
+
+/* Upper bound of tf / B over blocks [from, to] of a cursor.  With stored
+ * bounds, the largest is found first: its inversion grows with it. */
+static double blocks_x(const seg_cursor *c, uint32_t from, uint32_t to,
+                       double k1, double b, double avg, int stored)
+{
+    if (stored && c->skips) {
+        float f;
+        if (seg_blocks_bound(c, from, to, &f))
+            return block_x_of(f, k1);
+    }
     double best = 0;
-    for (uint32_t k = 0; k < c->nblocks; k++) {
-        uint32_t last, max_tf, min_dl;
-        float bound;
-        seg_block_info(c, k, &last, &max_tf, &min_dl, &bound);
-        double x;
-        if (stored && bound >= 0) {
-            double f = (double)bound * (1 + 1e-6);  /* float rounding */
-            x = f >= k1 + 1 ? INFINITY : k1 * f / (k1 + 1 - f);
-        } else {
-            double B = 1 - b + b * min_dl / avg;
-            x = max_tf / (B > 1e-9 ? B : 1e-9);
-        }
+    for (uint32_t k = from; k <= to; k++) {
+        double x = block_x(c, k, k1, b, avg, stored);
         if (x > best)
             best = x;
     }
     return best;
+}
+
+/* Upper bound of tf / B over a cursor's postings, from its blocks. */
+static double x_bound(const seg_cursor *c, double k1, double b, double avg,
+                      int stored)
+{
+    return c->nblocks ? blocks_x(c, 0, c->nblocks - 1, k1, b, avg, stored)
+                      : 0;
 }
 
 static uint32_t node_next(search_plan *pl, snode *n, uint32_t target);
@@ -773,6 +798,13 @@ typedef struct {
     double w;           /* qtf * idf */
     double wk;          /* w * (k1 + 1) */
     double ub;          /* upper bound of the term's score */
+    double xa, xt;      /* bounds of tf / B over the text and title lists */
+    uint32_t ha, ht;    /* the first text and title blocks that may hold
+                           documents of the current window */
+    double wb;          /* upper bound of the score in the current window */
+    double wxt;         /* bound of the title's tf / B in the window */
+    uint32_t bk;        /* the text block whose bound bb is ... */
+    double bb;          /* ... the score's bound in that block */
 } term_state;
 
 /* Below this many postings in all, a pruned query's matches are counted
@@ -806,6 +838,27 @@ static int by_bound(const void *a, const void *b)
 }
 
 /* A term's contribution at doc; K = k1 * B_text(doc). */
+/* Scores are summed in fixed point, units of 2^-32: integer sums do not
+ * depend on their order, which changes with the pruning, so a pruned
+ * ranking equals the exhaustive one even between documents whose scores
+ * tie to the last bit. */
+static inline int64_t fixed(double s)
+{
+    return (int64_t)(s * 4294967296.0 + 0.5);
+}
+
+static inline double unfixed(int64_t v)
+{
+    return (double)v * (1.0 / 4294967296.0);
+}
+
+/* A bound with room for rounding: it must not fall below a term's score
+ * rounded to fixed point. */
+static inline double slack(double bound)
+{
+    return bound * (1 + 1e-9) + 1e-9;
+}
+
 static inline double flat_score(search_plan *pl, const term_state *t,
                                 double tf, double K, uint32_t doc)
 {
@@ -822,22 +875,193 @@ static inline double flat_score(search_plan *pl, const term_state *t,
     return t->wk * tf / (tf + K);
 }
 
+/* k1 * B_text(doc), always computed the same way: a term's score must
+ * not depend on the path that reached it (scored with the essential
+ * terms, or probed). */
+static inline double text_K(const search_plan *pl, uint32_t doc)
+{
+    return pl->k1 * (1 - pl->b) +
+           pl->k1 * pl->b / pl->avgdl * seg_doclen(pl->s, doc);
+}
+
+/* Add term t's scores of its documents in [from, to] (its cursor at the
+ * first) to acc[doc - from], marking them in seen; the cursor ends past
+ * to.  Returns the largest doc - from met, or top if larger. */
+static uint32_t accumulate(search_plan *pl, const term_state *t,
+                           uint32_t from, uint32_t to, int64_t *acc,
+                           uint64_t *seen, uint32_t top)
+{
+    seg_cursor *c = t->c;
+    if (c->doc > to)
+        return top;
+    const double wk = t->wk;
+    /* The title cursor's document: the few postings at or past it take
+     * flat_score's BM25F path. */
+    uint32_t title_doc = t->tc ? t->tc->doc : SEG_DOC_END;
+    for (;;) {
+        if (!c->tf_ready)
+            seg_cursor_load_tfs(c);
+        const uint32_t *docs = c->docs, *tfs = c->tfs;
+        uint32_t i = c->i, n = c->n;
+        for (; i < n && docs[i] <= to; i++) {
+            uint32_t doc = docs[i];
+            double tf = tfs[i], K = text_K(pl, doc), s;
+            if (doc >= title_doc) {
+                s = flat_score(pl, t, tf, K, doc);
+                title_doc = t->tc->doc;
+            } else {
+                s = wk * tf / (tf + K);
+            }
+            uint32_t j = doc - from;
+            acc[j] += fixed(s);
+            seen[j >> 6] |= (uint64_t)1 << (j & 63);
+        }
+        if (i > c->i && docs[i - 1] - from > top)
+            top = docs[i - 1] - from;
+        if (i < n) {
+            c->i = i;
+            c->doc = docs[i];
+            return top;
+        }
+        c->i = n - 1;
+        c->doc = docs[n - 1];
+        if (seg_cursor_next_block(c) > to)
+            return top;
+    }
+}
+
+/* Block-max MaxScore.  The documents are taken in windows of at least
+ * win_docs (ending where the first block of an essential term ends).  In
+ * each window a term's bound is the best of its blocks that overlap the
+ * window, from the skip table without decoding: terms whose window bounds
+ * together cannot reach the top k are non-essential there, and a window
+ * where all of them are is skipped whole.  Within a window, documents come
+ * from the essential terms' lists and the others are probed, best bound
+ * first, while they can still lift the document into the top k. */
+
+/* Parameters of tf / B bounds for the text or title field. */
+typedef struct {
+    double k1, b, avg;
+    int stored;
+} xparm;
+
+/* The first block of c, from hint *h on, whose last document is >= start
+ * (c->nblocks if none); blocks before the decoded one are behind c. */
+static uint32_t win_block(const seg_cursor *c, uint32_t *h, uint32_t start)
+{
+    uint32_t k = *h > c->block ? *h : c->block;
+    while (k < c->nblocks && seg_block_last(c, k) < start)
+        k++;
+    return *h = k;
+}
+
+/* Bound of tf / B over c's documents in [start, end]; xall is the bound of
+ * the whole list. */
+static double win_x(const seg_cursor *c, uint32_t *h, uint32_t start,
+                    uint32_t end, const xparm *xp, double xall)
+{
+    /* The cursor has passed every document before c->doc. */
+    if (!c || c->doc > end)
+        return 0;
+    uint32_t k = win_block(c, h, start);
+    if (k >= c->nblocks)
+        return 0;
+    if (!c->skips)
+        return xall;
+    uint32_t last = k;
+    while (last + 1 < c->nblocks && seg_block_last(c, last) < end)
+        last++;
+    return blocks_x(c, k, last, xp->k1, xp->b, xp->avg, xp->stored);
+}
+
+static int by_window_bound(const void *a, const void *b)
+{
+    const term_state *x = *(term_state *const *)a;
+    const term_state *y = *(term_state *const *)b;
+    return x->wb < y->wb ? -1 : x->wb > y->wb;
+}
+
+static void sort_by_window_bound(term_state **v, size_t n)
+{
+    if (n > 16) {
+        qsort(v, n, sizeof *v, by_window_bound);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        term_state *t = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1]->wb > t->wb; j--)
+            v[j] = v[j - 1];
+        v[j] = t;
+    }
+}
+
+/* The score of doc, whose essential terms sum to sum (fixed point), with
+ * the non-essential terms win[0..wfirst), best bound first, while they
+ * can lift it above theta: tested with the window's bounds, then with the
+ * bound of the term's block holding doc, before that block is decoded.
+ * A document that cannot make it gets a score at most theta. */
+static double complete(search_plan *pl, term_state **win, size_t wfirst,
+                       const double *wprefix, double theta, const xparm *xa,
+                       uint32_t doc, int64_t sum)
+{
+    double score = unfixed(sum);
+    for (size_t i = wfirst; i-- > 0;) {
+        if (score + wprefix[i + 1] <= theta)
+            break;
+        term_state *t = win[i];
+        seg_cursor *c = t->c;
+        if (c->skips && c->doc < doc) {
+            uint32_t k = c->block;
+            if (doc > c->block_last &&
+                (k = win_block(c, &t->ha, doc)) >= c->nblocks)
+                continue;       /* the list has ended */
+            if (k != t->bk) {
+                double x = block_x(c, k, xa->k1, xa->b, xa->avg, xa->stored) +
+                           pl->wt * t->wxt;
+                t->bk = k;
+                t->bb = slack(t->w * saturate(x, pl->k1));
+            }
+            if (score + t->bb + wprefix[i] <= theta)
+                break;
+        }
+        if (seg_cursor_seek(c, doc) == doc) {
+            sum += fixed(flat_score(pl, t, seg_cursor_tf(c), text_K(pl, doc),
+                                    doc));
+            score = unfixed(sum);
+        }
+    }
+    return score;
+}
+
 static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
                      uint64_t *total, int *estimate)
 {
     snode *g = pl->root;
-    term_state *ts = mem_calloc(g->nkids ? g->nkids : 1, sizeof *ts);
-    term_state **ord = mem_calloc(g->nkids ? g->nkids : 1, sizeof *ord);
-    double *prefix = mem_calloc(g->nkids + 1, sizeof *prefix);
+    size_t cap = g->nkids ? g->nkids : 1;
+    term_state *ts = mem_calloc(cap, sizeof *ts);
+    term_state **ord = mem_calloc(cap, sizeof *ord);
+    term_state **win = mem_calloc(cap, sizeof *win);
+    double *prefix = mem_calloc(cap + 1, sizeof *prefix);
+    double *wprefix = mem_calloc(cap + 1, sizeof *wprefix);
+    const uint32_t ndocs = (uint32_t)pl->s->ndocs;
+    uint32_t win_docs = ndocs / 64;
+    win_docs = win_docs < 128 ? 128 : win_docs > 4096 ? 4096 : win_docs;
+    int64_t *acc = mem_calloc(win_docs, sizeof *acc);
+    uint64_t *seen = mem_calloc(win_docs / 64 + 1, sizeof *seen);
+    uint32_t *cand = mem_alloc(win_docs * sizeof *cand);
+    int64_t *cval = mem_alloc(win_docs * sizeof *cval);
     int rc = AS_OK;
-    if (!ts || !ord || !prefix) {
+    if (!ts || !ord || !win || !prefix || !wprefix || !acc || !seen ||
+        !cand || !cval) {
         rc = err_set(AS_ERR_NOMEM, "out of memory");
         goto out;
     }
     const double k1 = pl->k1, bb = pl->b;
-    const double kA = k1 * (1 - bb), kB = k1 * bb / pl->avgdl;
-    const int stored = k1 == SEG_DEFAULT_K1 && bb == SEG_DEFAULT_B;
-    const int tstored = k1 == SEG_DEFAULT_K1 && pl->bt == SEG_DEFAULT_B;
+    const xparm xa = {k1, bb, pl->avgdl,
+                      k1 == SEG_DEFAULT_K1 && bb == SEG_DEFAULT_B};
+    const xparm xt = {k1, pl->bt, pl->avgtl,
+                      k1 == SEG_DEFAULT_K1 && pl->bt == SEG_DEFAULT_B};
     size_t nterms = 0;
     uint64_t sum_df = 0;
     for (size_t i = 0; i < g->nkids; i++) {
@@ -849,11 +1073,13 @@ static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
         t->tc = n->ct;
         t->w = n->qtf * n->idf;
         t->wk = t->w * (k1 + 1);
-        double x = x_bound(t->c, k1, bb, pl->avgdl, stored);
+        t->xa = x_bound(t->c, xa.k1, xa.b, xa.avg, xa.stored);
         if (t->tc)
-            x += pl->wt * x_bound(t->tc, k1, pl->bt, pl->avgtl, tstored);
-        t->ub = t->w * saturate(x, k1);
-        ord[nterms++] = t;
+            t->xt = x_bound(t->tc, xt.k1, xt.b, xt.avg, xt.stored);
+        t->ub = slack(t->w * saturate(t->xa + pl->wt * t->xt, k1));
+        t->bk = UINT32_MAX;
+        ord[nterms] = t;
+        win[nterms++] = t;
         sum_df += n->ta.df;
     }
     qsort(ord, nterms, sizeof *ord, by_bound);
@@ -865,35 +1091,106 @@ static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
     double theta = -1;              /* score to beat once the heap is full */
     uint64_t matched = 0;
     int pruned = 0;
-    for (;;) {
-        /* The next candidate: the smallest doc among essential terms. */
-        uint32_t doc = SEG_DOC_END;
-        for (size_t i = first_essential; i < nterms; i++)
-            if (ord[i]->c->doc < doc)
-                doc = ord[i]->c->doc;
-        if (doc == SEG_DOC_END)
-            break;
-        double K = kA + kB * seg_doclen(pl->s, doc);
-        double score = 0;
+    uint32_t wstart = 0;            /* documents before it are done */
+    while (wstart < ndocs) {
+        /* The window: from the first document an essential term may
+         * have (a cursor behind wstart has its next one at wstart or
+         * after), to at least win_docs on, at the end of a block. */
+        uint32_t start = SEG_DOC_END, end = SEG_DOC_END;
         for (size_t i = first_essential; i < nterms; i++) {
-            seg_cursor *c = ord[i]->c;
-            if (c->doc == doc) {
-                score += flat_score(pl, ord[i], seg_cursor_tf(c), K, doc);
-                seg_cursor_next(c);
+            const seg_cursor *c = ord[i]->c;
+            uint32_t d = c->doc > wstart ? c->doc : wstart;
+            if (d < start)
+                start = d;
+        }
+        if (start >= ndocs)
+            break;
+        for (size_t i = first_essential; i < nterms; i++) {
+            term_state *t = ord[i];
+            uint32_t k = win_block(t->c, &t->ha, start);
+            if (t->c->doc != SEG_DOC_END && k < t->c->nblocks) {
+                uint32_t last = seg_block_last(t->c, k);
+                if (last < end)
+                    end = last;
             }
         }
-        /* Non-essential terms, best bound first, while they can matter. */
-        for (size_t i = first_essential; i-- > 0;) {
-            if (!p->exact_count && score + prefix[i + 1] <= theta)
-                break;
-            seg_cursor *c = ord[i]->c;
-            if (seg_cursor_seek(c, doc) == doc)
-                score += flat_score(pl, ord[i], seg_cursor_tf(c), K, doc);
+        if (end - start < win_docs - 1)
+            end = start + win_docs - 1;
+        if (end >= ndocs)
+            end = ndocs - 1;
+        for (size_t i = 0; i < nterms; i++) {
+            term_state *t = win[i];
+            double x = win_x(t->c, &t->ha, start, end, &xa, t->xa);
+            t->wxt = t->tc ? win_x(t->tc, &t->ht, start, end, &xt, t->xt) : 0;
+            x += pl->wt * t->wxt;
+            t->wb = x > 0 ? slack(t->w * saturate(x, k1)) : 0;
+            t->bk = UINT32_MAX;     /* bb used the previous window's wxt */
         }
-        matched++;
-        if (hp->n < hp->cap || score > theta)
-            theta = offer(hp, doc, score, prefix, nterms, p->exact_count,
-                          &first_essential, &pruned);
+        sort_by_window_bound(win, nterms);
+        for (size_t i = 0; i < nterms; i++)
+            wprefix[i + 1] = wprefix[i] + win[i]->wb;
+        size_t wfirst = 0;          /* win[wfirst..] essential here */
+        while (wfirst < nterms && wprefix[wfirst + 1] <= theta)
+            wfirst++;
+        if (wfirst)
+            pruned = 1;
+        for (size_t i = wfirst; i < nterms; i++)
+            seg_cursor_seek(win[i]->c, start);
+        /* The window in chunks of at most win_docs from the next
+         * essential document: the essential terms' scores are summed
+         * term by term into acc, the documents found marked in seen;
+         * then each is completed with the non-essential terms. */
+        while (wfirst < nterms) {
+            uint32_t from = SEG_DOC_END;
+            for (size_t i = wfirst; i < nterms; i++)
+                if (win[i]->c->doc < from)
+                    from = win[i]->c->doc;
+            if (from > end)
+                break;
+            uint32_t to = end - from < win_docs ? end : from + win_docs - 1;
+            uint32_t top = 0;       /* the last document found, - from */
+            for (size_t i = wfirst; i < nterms; i++)
+                top = accumulate(pl, win[i], from, to, acc, seen, top);
+            /* The documents found, and among them those whose sum with
+             * every non-essential bound beats the threshold (a little
+             * loosely: the test is made again exactly below), gathered
+             * without a branch per document. */
+            double need = theta - wprefix[wfirst];
+            int64_t fneed = need < 0 ? INT64_MIN
+                                     : (int64_t)(need * 4294967296.0) - 2;
+            uint32_t ncand = 0;
+            for (uint32_t w = 0; w <= top >> 6; w++) {
+                uint64_t bits = seen[w];
+                seen[w] = 0;
+                matched += (uint64_t)__builtin_popcountll(bits);
+                while (bits) {
+                    uint32_t j = w << 6 | (uint32_t)__builtin_ctzll(bits);
+                    bits &= bits - 1;
+                    int64_t sum = acc[j];
+                    acc[j] = 0;
+                    cand[ncand] = j;
+                    cval[ncand] = sum;
+                    ncand += sum > fneed;
+                }
+            }
+            for (uint32_t ci = 0; ci < ncand; ci++) {
+                uint32_t doc = from + cand[ci];
+                double score = complete(pl, win, wfirst, wprefix, theta, &xa,
+                                        doc, cval[ci]);
+                if (hp->n < hp->cap || score > theta) {
+                    theta = offer(hp, doc, score, prefix, nterms,
+                                  p->exact_count, &first_essential, &pruned);
+                    if (p->exact_count)
+                        theta = -1;
+                }
+            }
+            /* A higher threshold may leave fewer essential terms. */
+            while (wfirst < nterms && wprefix[wfirst + 1] <= theta) {
+                wfirst++;
+                pruned = 1;
+            }
+        }
+        wstart = end + 1;
     }
     if ((rc = damaged(pl)))
         goto out;
@@ -918,7 +1215,13 @@ static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
 out:
     mem_free(ts);
     mem_free(ord);
+    mem_free(win);
     mem_free(prefix);
+    mem_free(wprefix);
+    mem_free(acc);
+    mem_free(seen);
+    mem_free(cand);
+    mem_free(cval);
     return rc;
 }
 

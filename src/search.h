@@ -17,13 +17,18 @@
  * x = tf_title / B_title.  Ties are broken by the lower document number, so
  * results are deterministic.
  *
- * A plain query (a disjunction of text terms) is evaluated document-at-a-
- * time with MaxScore pruning: terms are ordered by their upper bound (the
- * best score any of their documents can give, from the per-block bounds
- * stored in the postings); the terms whose bounds together cannot lift a
- * document into the current top k are "non-essential": they are only
- * probed for documents found through the others.  The ranking is the same
- * as scoring every document.  Other queries (phrases, required and excluded
+ * A plain query (a disjunction of text terms) is evaluated with block-max
+ * MaxScore over windows of documents (up to 4,096).  In each window a
+ * term's upper bound is the best of the per-block bounds stored in the
+ * postings for the blocks overlapping it; the terms whose bounds together
+ * cannot lift a document into the current top k are "non-essential"
+ * there, and a window where all are is skipped.  The essential terms'
+ * scores are summed term by term into an array over the window; each
+ * document found is then completed by probing the non-essential terms,
+ * best bound first, while they can still matter (checked against the
+ * bound of the block a probe would decode).  Scores are summed in fixed
+ * point (2^-32), so they do not depend on the order of the sum, and the
+ * ranking is the same as scoring every document.  Other queries (phrases, required and excluded
  * clauses, AND/OR/NOT, prefixes, title:) are evaluated exhaustively over a
  * tree of cursors that skip to the next document every required part has.
  */

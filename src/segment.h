@@ -20,7 +20,7 @@
 #include "buf.h"
 #include "invert.h"
 
-#define SEG_VERSION 2
+#define SEG_VERSION 3
 #define SEG_NFILES 6
 #define SEG_DOC_END UINT32_MAX
 /* The first byte of a title-field term (see segment.c). */
@@ -125,6 +125,9 @@ typedef struct {
     uint32_t docs[128], tfs[128];
     int bad;                /* decoding ran into damage */
     int decoded;            /* current block decoded */
+    int tf_ready;           /* tfs[] decoded (else from tf_packed) */
+    unsigned tf_bits;
+    const unsigned char *tf_packed;
 } seg_cursor;
 
 int seg_cursor_init(seg_cursor *c, const segment *s, const seg_term *t);
@@ -138,9 +141,21 @@ static inline uint32_t seg_cursor_next(seg_cursor *c)
         return c->doc = c->docs[++c->i];
     return seg_cursor_next_block(c);
 }
-static inline uint32_t seg_cursor_tf(const seg_cursor *c)
+void seg_cursor_load_tfs(seg_cursor *c);
+static inline uint32_t seg_cursor_tf(seg_cursor *c)
 {
+    if (!c->tf_ready)
+        seg_cursor_load_tfs(c);
     return c->tfs[c->i];
+}
+/* The last document of block k (< c->nblocks). */
+static inline uint32_t seg_block_last(const seg_cursor *c, uint32_t k)
+{
+    if (!c->skips)
+        return c->block_last;
+    const unsigned char *p = c->skips + (size_t)k * 24;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
 }
 /* Bound information of block k (< c->nblocks) without decoding it: its
  * last doc, largest tf, smallest doc length and the default-parameter
@@ -149,20 +164,25 @@ static inline uint32_t seg_cursor_tf(const seg_cursor *c)
 void seg_block_info(const seg_cursor *c, uint32_t k, uint32_t *last,
                     uint32_t *max_tf, uint32_t *min_dl, float *bound);
 
+/* The largest stored bound of blocks [from, to] (c->skips set): 1, or 0
+ * when one is damaged (then use seg_block_info's fields). */
+int seg_blocks_bound(const seg_cursor *c, uint32_t from, uint32_t to,
+                     float *bound);
+
 /* Positions of the current posting of c: decodes into pos (tf entries). */
 int seg_positions(const seg_cursor *c, uint32_t *pos, uint32_t cap);
 
-/* Stored document: id and title decompressed into meta, and the text into
- * text unless text is NULL (then d->text is "").  Pointers in d point into
- * those buffers.  *dctx is the decompressor, made on first use (start
- * with NULL) and kept for the next documents; free it with
- * seg_doc_done. */
+/* Stored document: id and title (pointing into the mapped doc table,
+ * valid while the segment is open), and the text decompressed into text
+ * unless text is NULL (then d->text is "").  *dctx is the decompressor,
+ * made on first use (start with NULL) and kept for the next documents;
+ * free it with seg_doc_done. */
 typedef struct {
     const char *id, *title, *text;
     size_t id_len, title_len, text_len;
 } seg_doc;
-int seg_doc_get(const segment *s, uint32_t doc, buf *meta, buf *text,
-                seg_doc *d, void **dctx);
+int seg_doc_get(const segment *s, uint32_t doc, buf *text, seg_doc *d,
+                void **dctx);
 void seg_doc_done(void **dctx);
 
 /* Full verification for `check`: CRCs are checked by the index layer; this
