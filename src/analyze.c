@@ -216,20 +216,27 @@ static int stem_word(analyzer *a, const char *w, size_t n, const char **out,
 
 enum { C_SEP = 0, C_LETTER = 1, C_DIGIT = 2 };
 
-/* Decode the code point at s[i]; returns its class and sets *n (>= 1). */
-static int char_class(const unsigned char *s, size_t len, size_t i,
-                      int32_t *cp, size_t *n)
+static int char_class_utf8(const unsigned char *s, size_t len, size_t i,
+                           int32_t *cp, size_t *n);
+
+/* Decode the code point at s[i]; returns its class and sets *n (>= 1).
+ * ASCII, most of the text, inline. */
+static inline int char_class(const unsigned char *s, size_t len, size_t i,
+                             int32_t *cp, size_t *n)
 {
     unsigned char c = s[i];
-    if (c < 0x80) {
-        *cp = c;
-        *n = 1;
-        if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
-            return C_LETTER;
-        if (c >= '0' && c <= '9')
-            return C_DIGIT;
-        return C_SEP;
-    }
+    if (c >= 0x80)
+        return char_class_utf8(s, len, i, cp, n);
+    *cp = c;
+    *n = 1;
+    if ((unsigned)((c | 0x20) - 'a') < 26u)
+        return C_LETTER;
+    return (unsigned)(c - '0') < 10u ? C_DIGIT : C_SEP;
+}
+
+static int char_class_utf8(const unsigned char *s, size_t len, size_t i,
+                           int32_t *cp, size_t *n)
+{
     utf8proc_int32_t u;
     utf8proc_ssize_t r = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i),
                                           &u);

@@ -145,7 +145,8 @@ void codec_unpack128(const unsigned char *in, unsigned bits, uint32_t *out)
 {
     unsigned char padded[CODEC_PACKED_BYTES(32) + CODEC_PAD];
     size_t n = CODEC_PACKED_BYTES(bits <= 32 ? bits : 0);
-    memcpy(padded, in, n);
+    if (n > 0)                  /* in may be NULL for 0 bits */
+        memcpy(padded, in, n);
     memset(padded + n, 0, CODEC_PAD);
     codec_unpack128_padded(padded, bits, out);
 }

@@ -1162,8 +1162,8 @@ static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
             for (uint32_t w = 0; w <= top >> 6; w++) {
                 uint64_t bits = seen[w];
                 seen[w] = 0;
-                matched += (uint64_t)__builtin_popcountll(bits);
                 while (bits) {
+                    matched++;
                     uint32_t j = w << 6 | (uint32_t)__builtin_ctzll(bits);
                     bits &= bits - 1;
                     int64_t sum = acc[j];

@@ -97,7 +97,10 @@
  * u32 number of documents.
  *   docs.dt records:  varint id length, id, varint title length, title
  *   store.ds records: varint text length, text
- * A snippet decompresses one 8 KiB text block.
+ * A snippet decompresses one 4 KiB text block: against 8 KiB blocks this
+ * halved the snippets' time (ten of them took 0.4 ms of a 2 ms query
+ * process) for a store 6% larger (98.4 MiB against 92.6 for the wiki
+ * passages).
  */
 #include "segment.h"
 
@@ -125,7 +128,7 @@
 #define SKIP_ENTRY 24
 #define BS_ENTRY 24
 #define DT_BLOCK 1024
-#define DS_BLOCK (8 * 1024)
+#define DS_BLOCK (4 * 1024)      /* see "A snippet" above */
 #define BS_DICT (32 * 1024)
 /* Zstandard, not zlib: the dictionary is digested once (a CDict) rather
  * than for every 8 KiB block, which made zlib level 5 take 18 s of CPU on
