@@ -811,23 +811,56 @@ typedef struct {
  * exactly by a second, score-free pass; above it they are estimated. */
 #define EXACT_COUNT_POSTINGS 65536
 
-/* Count the documents matching any text cursor of ts (fresh cursors). */
-static uint64_t count_union(term_state *ts, size_t nterms)
+/* Count the documents in any of n fresh cursors: each list marks its
+ * documents in a bitmap, which is then counted (a few ns a posting, where
+ * merging the lists took a comparison per list and document).  Past
+ * BITMAP_MAX_DOCS the lists are merged instead, without memory. */
+#define BITMAP_MAX_DOCS ((uint64_t)1 << 27)
+
+static int count_lists(seg_cursor *const *c, size_t n, uint64_t ndocs,
+                       uint64_t *total)
 {
-    uint64_t n = 0;
-    for (;;) {
-        uint32_t doc = SEG_DOC_END;
-        for (size_t i = 0; i < nterms; i++)
-            if (ts[i].c->doc < doc)
-                doc = ts[i].c->doc;
-        if (doc == SEG_DOC_END)
-            break;
-        n++;
-        for (size_t i = 0; i < nterms; i++)
-            if (ts[i].c->doc == doc)
-                seg_cursor_next(ts[i].c);
+    *total = 0;
+    if (ndocs > BITMAP_MAX_DOCS) {
+        for (;;) {
+            uint32_t doc = SEG_DOC_END;
+            for (size_t i = 0; i < n; i++)
+                if (c[i]->doc < doc)
+                    doc = c[i]->doc;
+            if (doc == SEG_DOC_END)
+                return AS_OK;
+            ++*total;
+            for (size_t i = 0; i < n; i++)
+                if (c[i]->doc == doc)
+                    seg_cursor_next(c[i]);
+        }
     }
-    return n;
+    size_t words = (size_t)(ndocs + 63) / 64;
+    uint64_t *seen = mem_calloc(words ? words : 1, sizeof *seen);
+    if (!seen)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        seg_cursor *k = c[i];
+        while (k->doc != SEG_DOC_END) {
+            for (uint32_t j = k->i; j < k->n; j++)      /* docs < ndocs */
+                seen[k->docs[j] >> 6] |= (uint64_t)1 << (k->docs[j] & 63);
+            k->i = k->n - 1;
+            k->doc = k->docs[k->n - 1];
+            seg_cursor_next_block(k);
+        }
+    }
+    uint64_t sum = 0;
+    for (size_t w = 0; w < words; w++) {
+        /* popcount without the CPU instruction the baseline lacks */
+        uint64_t x = seen[w];
+        x = x - ((x >> 1) & 0x5555555555555555ull);
+        x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+        x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+        sum += (x * 0x0101010101010101ull) >> 56;
+    }
+    mem_free(seen);
+    *total = sum;
+    return AS_OK;
 }
 
 static int by_bound(const void *a, const void *b)
@@ -1034,6 +1067,8 @@ static double complete(search_plan *pl, term_state **win, size_t wfirst,
     return score;
 }
 
+static int count_flat(search_plan *pl, uint64_t *total);
+
 static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
                      uint64_t *total, int *estimate)
 {
@@ -1198,8 +1233,7 @@ static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
         /* Cheap enough to count the union exactly with fresh cursors. */
         if ((rc = reset(pl, p)))
             goto out;
-        *total = count_union(ts, nterms);
-        rc = damaged(pl);
+        rc = count_flat(pl, total);
     } else if (pruned) {
         /* Documents only in non-essential lists were not all visited:
          * estimate the union assuming independent terms. */
@@ -1234,6 +1268,22 @@ static int is_flat(const search_plan *pl)
             g->kids[i]->title)
             return 0;
     return 1;
+}
+
+/* The documents a plain query matches (its cursors fresh). */
+static int count_flat(search_plan *pl, uint64_t *total)
+{
+    const snode *g = pl->root;
+    seg_cursor **c = mem_calloc(g->nkids ? g->nkids : 1, sizeof *c);
+    if (!c)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < g->nkids; i++)
+        if (g->kids[i]->ca)
+            c[n++] = g->kids[i]->ca;
+    int rc = count_lists(c, n, pl->s->ndocs, total);
+    mem_free(c);
+    return rc ? rc : damaged(pl);
 }
 
 /* ---- Disjunctions of any clauses: MaxScore over nodes ------------------ */
@@ -1438,6 +1488,8 @@ int search_count(search_plan *pl, uint64_t *total)
     int rc = reset(pl, &p);
     if (rc)
         return rc;
+    if (is_flat(pl))
+        return count_flat(pl, total);
     uint64_t n = 0;
     for (uint32_t d = node_next(pl, pl->root, 0); d != SEG_DOC_END;
          d = d + 1 == SEG_DOC_END ? SEG_DOC_END
