@@ -813,41 +813,21 @@ typedef struct {
 
 /* Count the documents in any of n fresh cursors: each list marks its
  * documents in a bitmap, which is then counted (a few ns a posting, where
- * merging the lists took a comparison per list and document).  Past
- * BITMAP_MAX_DOCS the lists are merged instead, without memory. */
-#define BITMAP_MAX_DOCS ((uint64_t)1 << 27)
-
+ * merging the lists took a comparison per list and document).  The bitmap
+ * is a 32nd of the norms file's size. */
 static int count_lists(seg_cursor *const *c, size_t n, uint64_t ndocs,
                        uint64_t *total)
 {
     *total = 0;
-    if (ndocs > BITMAP_MAX_DOCS) {
-        for (;;) {
-            uint32_t doc = SEG_DOC_END;
-            for (size_t i = 0; i < n; i++)
-                if (c[i]->doc < doc)
-                    doc = c[i]->doc;
-            if (doc == SEG_DOC_END)
-                return AS_OK;
-            ++*total;
-            for (size_t i = 0; i < n; i++)
-                if (c[i]->doc == doc)
-                    seg_cursor_next(c[i]);
-        }
-    }
     size_t words = (size_t)(ndocs + 63) / 64;
     uint64_t *seen = mem_calloc(words ? words : 1, sizeof *seen);
     if (!seen)
         return err_set(AS_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         seg_cursor *k = c[i];
-        while (k->doc != SEG_DOC_END) {
+        for (; k->doc != SEG_DOC_END; seg_cursor_skip_block(k))
             for (uint32_t j = k->i; j < k->n; j++)      /* docs < ndocs */
                 seen[k->docs[j] >> 6] |= (uint64_t)1 << (k->docs[j] & 63);
-            k->i = k->n - 1;
-            k->doc = k->docs[k->n - 1];
-            seg_cursor_next_block(k);
-        }
     }
     uint64_t sum = 0;
     for (size_t w = 0; w < words; w++) {
@@ -870,7 +850,6 @@ static int by_bound(const void *a, const void *b)
     return x->ub < y->ub ? -1 : x->ub > y->ub;
 }
 
-/* A term's contribution at doc; K = k1 * B_text(doc). */
 /* Scores are summed in fixed point, units of 2^-32: integer sums do not
  * depend on their order, which changes with the pruning, so a pruned
  * ranking equals the exhaustive one even between documents whose scores
@@ -892,6 +871,7 @@ static inline double slack(double bound)
     return bound * (1 + 1e-9) + 1e-9;
 }
 
+/* A term's contribution at doc; K = k1 * B_text(doc). */
 static inline double flat_score(search_plan *pl, const term_state *t,
                                 double tf, double K, uint32_t doc)
 {
@@ -956,9 +936,7 @@ static uint32_t accumulate(search_plan *pl, const term_state *t,
             c->doc = docs[i];
             return top;
         }
-        c->i = n - 1;
-        c->doc = docs[n - 1];
-        if (seg_cursor_next_block(c) > to)
+        if (seg_cursor_skip_block(c) > to)
             return top;
     }
 }
@@ -994,7 +972,7 @@ static double win_x(const seg_cursor *c, uint32_t *h, uint32_t start,
                     uint32_t end, const xparm *xp, double xall)
 {
     /* The cursor has passed every document before c->doc. */
-    if (!c || c->doc > end)
+    if (c->doc > end)
         return 0;
     uint32_t k = win_block(c, h, start);
     if (k >= c->nblocks)
@@ -1112,7 +1090,6 @@ static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
         if (t->tc)
             t->xt = x_bound(t->tc, xt.k1, xt.b, xt.avg, xt.stored);
         t->ub = slack(t->w * saturate(t->xa + pl->wt * t->xt, k1));
-        t->bk = UINT32_MAX;
         ord[nterms] = t;
         win[nterms++] = t;
         sum_df += n->ta.df;

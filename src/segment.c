@@ -125,7 +125,7 @@
 
 #define HDR 32
 #define LEX_PER_BLOCK 16
-#define SKIP_ENTRY 24
+#define SKIP_ENTRY SEG_SKIP_ENTRY
 #define BS_ENTRY 24
 #define DT_BLOCK 1024
 #define DS_BLOCK (4 * 1024)      /* see "A snippet" above */
@@ -1189,11 +1189,6 @@ static const unsigned char *skip_entry(const seg_cursor *c, uint32_t k)
     return c->skips + (size_t)k * SKIP_ENTRY;
 }
 
-static uint32_t block_last_doc(const seg_cursor *c, uint32_t k)
-{
-    return c->skips ? rd_u32(skip_entry(c, k)) : c->docs[c->n - 1];
-}
-
 /* Unpack a packed block of the postings file: fast, reading past it,
  * unless it ends the file. */
 static void unpack(const segment *s, const unsigned char *p, unsigned bits,
@@ -1287,7 +1282,6 @@ static int decode_block(seg_cursor *c, uint32_t k)
     c->block = k;
     c->base = base;
     c->i = 0;
-    c->decoded = 1;
     c->block_last = c->docs[c->n - 1];
     return AS_OK;
 bad:
@@ -1302,7 +1296,6 @@ int seg_cursor_init(seg_cursor *c, const segment *s, const seg_term *t)
     c->s = s;
     c->t = *t;
     c->bad = 0;
-    c->decoded = 0;
     c->nblocks = (t->df + CODEC_BLOCK - 1) / CODEC_BLOCK;
     const unsigned char *start = s->f[SEG_PST].p + t->post_off;
     c->end = start + t->post_len;
@@ -1331,6 +1324,13 @@ uint32_t seg_cursor_next_block(seg_cursor *c)
         return SEG_DOC_END;
     if (++c->i < c->n)
         return c->doc = c->docs[c->i];
+    return seg_cursor_skip_block(c);
+}
+
+uint32_t seg_cursor_skip_block(seg_cursor *c)
+{
+    if (c->doc == SEG_DOC_END)
+        return SEG_DOC_END;
     if (c->block + 1 >= c->nblocks || decode_block(c, c->block + 1))
         return c->doc = SEG_DOC_END;
     return c->doc = c->docs[0];
@@ -1342,7 +1342,7 @@ uint32_t seg_cursor_seek(seg_cursor *c, uint32_t target)
         return c->doc;
     if (target > c->block_last) {
         uint32_t k = c->block + 1;
-        while (k < c->nblocks && block_last_doc(c, k) < target)
+        while (k < c->nblocks && seg_block_last(c, k) < target)
             k++;
         if (k >= c->nblocks || decode_block(c, k))
             return c->doc = SEG_DOC_END;

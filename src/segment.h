@@ -18,11 +18,14 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "invert.h"
 
 #define SEG_VERSION 3
 #define SEG_NFILES 6
 #define SEG_DOC_END UINT32_MAX
+/* Bytes of a postings skip entry (see segment.c). */
+#define SEG_SKIP_ENTRY 24
 /* The first byte of a title-field term (see segment.c). */
 #define SEG_TITLE_MARK 0x01
 
@@ -124,7 +127,6 @@ typedef struct {
     uint32_t base;          /* last doc before the current block */
     uint32_t docs[128], tfs[128];
     int bad;                /* decoding ran into damage */
-    int decoded;            /* current block decoded */
     int tf_ready;           /* tfs[] decoded (else from tf_packed) */
     unsigned tf_bits;
     const unsigned char *tf_packed;
@@ -134,6 +136,10 @@ int seg_cursor_init(seg_cursor *c, const segment *s, const seg_term *t);
 /* Move to the first doc >= target (SEG_DOC_END when none). */
 uint32_t seg_cursor_seek(seg_cursor *c, uint32_t target);
 uint32_t seg_cursor_next_block(seg_cursor *c);
+/* The first doc of the next block, leaving the rest of the current one
+ * (SEG_DOC_END when none): for callers that read c->docs[c->i..c->n)
+ * themselves. */
+uint32_t seg_cursor_skip_block(seg_cursor *c);
 /* The next doc (SEG_DOC_END when done); inline within a block. */
 static inline uint32_t seg_cursor_next(seg_cursor *c)
 {
@@ -151,11 +157,8 @@ static inline uint32_t seg_cursor_tf(seg_cursor *c)
 /* The last document of block k (< c->nblocks). */
 static inline uint32_t seg_block_last(const seg_cursor *c, uint32_t k)
 {
-    if (!c->skips)
-        return c->block_last;
-    const unsigned char *p = c->skips + (size_t)k * 24;
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
+    return c->skips ? rd_u32(c->skips + (size_t)k * SEG_SKIP_ENTRY)
+                    : c->block_last;
 }
 /* Bound information of block k (< c->nblocks) without decoding it: its
  * last doc, largest tf, smallest doc length and the default-parameter
