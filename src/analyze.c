@@ -16,6 +16,7 @@
 typedef struct {
     uint64_t hash;
     const char *folded;     /* folded word, then its stem, in one arena block */
+    uint64_t head;          /* the word's first 8 bytes (see word_head) */
     uint16_t flen, slen;
     uint32_t key;           /* an_token.key */
 } cache_slot;
@@ -29,6 +30,20 @@ typedef struct {
     arena mem;
 } stem_cache;
 
+/* The scanner queues words (folded, in a->fold) and hands them on
+ * AN_QUEUE at a time: each word's stem cache slot is prefetched when it is
+ * queued, so the misses on the table (megabytes for a big corpus) overlap
+ * instead of following one another.  That halved the analysis of the wiki
+ * passages. */
+#define AN_QUEUE 32
+
+typedef struct {
+    uint32_t off, len;      /* the folded word: a->fold.p[off..off+len) */
+    uint32_t pos, start, end;
+    int stem;               /* stem it (then hash is its hash) */
+    uint64_t hash;
+} queued;
+
 struct analyzer {
     char language[32];
     int stopwords;
@@ -36,8 +51,10 @@ struct analyzer {
     stem_cache cache;
     const unsigned char *stem_first; /* see analyzer_stem_filter */
     int no_stem;                    /* see analyzer_set_stemming */
-    buf fold;                       /* scratch: the folded word */
+    buf fold;                       /* the queued words, folded */
     buf joined;                     /* scratch: a hyphen compound glued */
+    queued q[AN_QUEUE];             /* words scanned, not yet handed on */
+    int nq;
 };
 
 static const char *const english_stopwords[] = {
@@ -173,18 +190,37 @@ static int cache_grow(stem_cache *c)
     return AS_OK;
 }
 
-/* Stem w[0..n) through the cache; *out points into the cache. */
-static int stem_word(analyzer *a, const char *w, size_t n, const char **out,
-                     size_t *outlen, uint32_t *key)
+/* The first 8 bytes of w[0..n), zero past n.  w must have 8 readable
+ * bytes (a->fold keeps 8 bytes of padding after every word). */
+static inline uint64_t word_head(const unsigned char *w, size_t n)
+{
+    uint64_t v;
+    memcpy(&v, w, 8);
+    if (n >= 8)
+        return v;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return v & ((1ull << (8 * n)) - 1);
+#else
+    return n ? v & ~(~0ull >> (8 * n)) : 0;
+#endif
+}
+
+/* Stem w[0..n), whose hash_bytes is h, through the cache; *out points into
+ * the cache.  The slot's inline head spares reading the cached word (a
+ * second cache miss) for words of up to 8 bytes. */
+static int stem_word(analyzer *a, const unsigned char *w, size_t n,
+                     uint64_t h, const char **out, size_t *outlen,
+                     uint32_t *key)
 {
     stem_cache *c = &a->cache;
     if (c->count * 4 >= c->cap * 3 && cache_grow(c))
         return AS_ERR_NOMEM;
-    uint64_t h = hash_bytes(w, n);
+    uint64_t head = word_head(w, n);
     size_t j = h & (c->cap - 1);
     while (c->slots[j].folded) {
         cache_slot *s = &c->slots[j];
-        if (s->hash == h && s->flen == n && memcmp(s->folded, w, n) == 0) {
+        if (s->hash == h && s->head == head && s->flen == n &&
+            (n <= 8 || memcmp(s->folded + 8, w + 8, n - 8) == 0)) {
             *out = s->folded + s->flen;
             *outlen = s->slen;
             *key = s->key;
@@ -205,7 +241,8 @@ static int stem_word(analyzer *a, const char *w, size_t n, const char **out,
     memcpy(mem, w, n);
     memcpy(mem + n, st, sl);
     *key = (uint32_t)c->count;
-    c->slots[j] = (cache_slot){h, mem, (uint16_t)n, (uint16_t)sl, *key};
+    c->slots[j] = (cache_slot){h, mem, head, (uint16_t)n, (uint16_t)sl,
+                               *key};
     c->count++;
     *out = mem + n;
     *outlen = sl;
@@ -273,11 +310,11 @@ static int is_hyphen(int32_t cp)
 
 /* ---- Folding ------------------------------------------------------------ */
 
-/* Fold word s[0..n) into a->fold.  Returns AS_OK or AS_ERR_NOMEM. */
+/* Append word s[0..n), folded, to a->fold.  Returns AS_OK or
+ * AS_ERR_NOMEM. */
 static int fold_word(analyzer *a, const unsigned char *s, size_t n)
 {
     buf *f = &a->fold;
-    buf_clear(f);
     /* Drop a final possessive: 's or ’s */
     if (n >= 2 && (s[n - 1] | 0x20) == 's') {
         if (s[n - 2] == '\'')
@@ -286,22 +323,22 @@ static int fold_word(analyzer *a, const unsigned char *s, size_t n)
                  s[n - 2] == 0x99)
             n -= 4;
     }
-    int ascii = 1;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] >= 0x80) {
-            ascii = 0;
-            break;
-        }
-    if (buf_reserve(f, n + 1))
+    /* Room for the word and queue_word's padding: folding ASCII never
+     * lengthens a word. */
+    if (buf_reserve(f, n + 8))
         return AS_ERR_NOMEM;
-    if (ascii) {
-        for (size_t i = 0; i < n; i++) {
-            unsigned char c = s[i];
-            if (c == '\'' || c == ',')
-                continue;
-            f->p[f->len++] = (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32)
-                                                    : c;
-        }
+    unsigned char *o = f->p + f->len;
+    size_t i = 0;
+    for (; i < n; i++) {
+        unsigned char c = s[i];
+        if (c >= 0x80)
+            break;
+        if (c == '\'' || c == ',')
+            continue;
+        *o++ = (unsigned char)(c + (((unsigned)(c - 'A') < 26u) << 5));
+    }
+    if (i == n) {
+        f->len = (size_t)(o - f->p);
         return AS_OK;
     }
     utf8proc_uint8_t *m = NULL;
@@ -311,17 +348,17 @@ static int fold_word(analyzer *a, const unsigned char *s, size_t n)
             UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK | UTF8PROC_IGNORE);
     if (r < 0)
         return r == UTF8PROC_ERROR_NOMEM ? AS_ERR_NOMEM : AS_OK;
-    for (utf8proc_ssize_t i = 0; i < r; i++) {
-        if (m[i] == '\'' || m[i] == ',')
+    for (utf8proc_ssize_t k = 0; k < r; k++) {
+        if (m[k] == '\'' || m[k] == ',')
             continue;
-        if (i + 2 < r && m[i] == 0xe2 && m[i + 1] == 0x80 && m[i + 2] == 0x99) {
-            i += 2;
+        if (k + 2 < r && m[k] == 0xe2 && m[k + 1] == 0x80 && m[k + 2] == 0x99) {
+            k += 2;
             continue;
         }
-        buf_putc(f, m[i]);
+        buf_putc(f, m[k]);
     }
     free(m);        /* allocated by utf8proc with malloc */
-    return f->err ? AS_ERR_NOMEM : AS_OK;
+    return buf_reserve(f, 8) ? AS_ERR_NOMEM : AS_OK;
 }
 
 /* Cut to AN_MAX_TERM bytes without splitting a UTF-8 sequence. */
@@ -343,29 +380,60 @@ static int has_letter(const unsigned char *s, size_t n)
     return 0;
 }
 
-/* Turn the folded word in a->fold into a term and hand it to fn.  Sets
- * *emitted to 1 if a token was produced (0 for a stopword or empty). */
-static int emit(analyzer *a, const unsigned char *w, size_t n, uint32_t pos,
-                uint32_t start, uint32_t end, an_token_fn fn, void *ctx)
+/* Queue the word a->fold.p[off..a->fold.len) at pos, from the bytes
+ * [start, end) of the text: cut it, decide whether it is stemmed, and if
+ * so hash it and prefetch its cache slot. */
+static int queue_word(analyzer *a, size_t off, uint32_t pos, size_t start,
+                      size_t end)
 {
-    n = cut_term(w, n);
-    if (n == 0)
-        return 0;
-    if (a->stopwords && is_stopword((const char *)w, n))
-        return 0;
-    an_token t = {(const char *)w, (uint32_t)n, pos, start, end, AN_NO_KEY};
-    if (a->stemmer && !a->no_stem && (!a->stem_first || a->stem_first[w[0]]) &&
-        has_letter(w, n)) {
-        const char *st;
-        size_t sl;
-        if (stem_word(a, (const char *)w, n, &st, &sl, &t.key))
-            return AS_ERR_NOMEM;
-        t.term = st;
-        t.len = (uint32_t)sl;
-        if (sl == 0)
-            return 0;
+    buf *f = &a->fold;
+    const unsigned char *w = f->p + off;
+    size_t n = cut_term(w, f->len - off);
+    f->len = off + n;
+    memset(f->p + f->len, 0, 8);    /* word_head's padding, reserved */
+    queued *q = &a->q[a->nq++];
+    *q = (queued){(uint32_t)off, (uint32_t)n, pos, (uint32_t)start,
+                  (uint32_t)end, 0, 0};
+    if (n > 0 && a->stemmer && !a->no_stem &&
+        (!a->stem_first || a->stem_first[w[0]]) && has_letter(w, n)) {
+        q->stem = 1;
+        q->hash = hash_bytes(w, n);
+        if (a->cache.slots)
+            __builtin_prefetch(&a->cache.slots[q->hash &
+                                               (a->cache.cap - 1)]);
     }
-    return fn(ctx, &t);
+    return AS_OK;
+}
+
+/* Turn the queued words into terms and hand them to fn, in order.  Their
+ * bytes stay in a->fold (the caller reuses it). */
+static int flush_queue(analyzer *a, an_token_fn fn, void *ctx)
+{
+    int nq = a->nq;
+    a->nq = 0;
+    for (int i = 0; i < nq; i++) {
+        const queued *q = &a->q[i];
+        const unsigned char *w = a->fold.p + q->off;
+        size_t n = q->len;
+        if (n == 0 || (a->stopwords && is_stopword((const char *)w, n)))
+            continue;
+        an_token t = {(const char *)w, (uint32_t)n, q->pos, q->start, q->end,
+                      AN_NO_KEY};
+        if (q->stem) {
+            const char *st;
+            size_t sl;
+            if (stem_word(a, w, n, q->hash, &st, &sl, &t.key))
+                return AS_ERR_NOMEM;
+            if (sl == 0)
+                continue;
+            t.term = st;
+            t.len = (uint32_t)sl;
+        }
+        int rc = fn(ctx, &t);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 /* ---- The scanner -------------------------------------------------------- */
@@ -378,6 +446,8 @@ int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
     uint32_t p = *pos;
     int rc = 0;
 
+    a->nq = 0;
+    buf_clear(&a->fold);
     while (i < len) {
         int32_t cp;
         size_t n;
@@ -385,6 +455,12 @@ int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
         if (cls == C_SEP) {
             i += n;
             continue;
+        }
+        /* Room for a compound's words and its glued form. */
+        if (a->nq > AN_QUEUE - 10) {
+            if ((rc = flush_queue(a, fn, ctx)))
+                return rc;
+            buf_clear(&a->fold);
         }
         /* A compound: words joined by hyphens or slashes. */
         size_t cstart = i;
@@ -395,6 +471,16 @@ int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
             size_t wstart = i;
             int prev = cls;
             i += n;
+            /* Most words: a run of ASCII letters and digits. */
+            for (; i < len; i++) {
+                unsigned char c = s[i];
+                if ((unsigned)((c | 0x20) - 'a') < 26u)
+                    prev = C_LETTER;
+                else if ((unsigned)(c - '0') < 10u)
+                    prev = C_DIGIT;
+                else
+                    break;
+            }
             while (i < len) {
                 cls = char_class(s, len, i, &cp, &n);
                 if (cls != C_SEP) {
@@ -419,13 +505,24 @@ int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
                 }
                 break;
             }
+            size_t off = a->fold.len;
             if ((rc = fold_word(a, s + wstart, i - wstart)))
                 return rc;
-            if (a->fold.len > 0) {
-                if (words < 8)
-                    buf_append(&a->joined, a->fold.p, a->fold.len);
-                if ((rc = emit(a, a->fold.p, a->fold.len, p, (uint32_t)wstart,
-                               (uint32_t)i, fn, ctx)))
+            if (a->fold.len > off) {
+                if (a->nq == AN_QUEUE && (rc = flush_queue(a, fn, ctx)))
+                    return rc;
+                if (a->nq == 0 && off > 0) {        /* flushed: move it */
+                    memmove(a->fold.p, a->fold.p + off, a->fold.len - off);
+                    a->fold.len -= off;
+                    off = 0;
+                }
+                /* Glue only what a joiner may follow. */
+                if (words < 8 && (words > 0 || (i < len &&
+                                                (s[i] == '-' || s[i] == '/' ||
+                                                 s[i] == 0xe2))))
+                    buf_append(&a->joined, a->fold.p + off,
+                               a->fold.len - off);
+                if ((rc = queue_word(a, off, p, wstart, i)))
                     return rc;
                 p++;
                 words++;
@@ -453,12 +550,21 @@ int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
         if (hyphenated && words >= 2) {
             if (a->joined.err)
                 return AS_ERR_NOMEM;
-            /* emit() may use a->fold, so hand it a copy via joined. */
-            if ((rc = emit(a, a->joined.p, a->joined.len, cpos,
-                           (uint32_t)cstart, (uint32_t)i, fn, ctx)))
+            if (a->nq == AN_QUEUE) {
+                if ((rc = flush_queue(a, fn, ctx)))
+                    return rc;
+                buf_clear(&a->fold);
+            }
+            size_t off = a->fold.len;
+            if (buf_reserve(&a->fold, a->joined.len + 8))
+                return AS_ERR_NOMEM;
+            buf_append(&a->fold, a->joined.p, a->joined.len);
+            if ((rc = queue_word(a, off, cpos, cstart, i)))
                 return rc;
         }
     }
+    if ((rc = flush_queue(a, fn, ctx)))
+        return rc;
     *pos = p;
     return 0;
 }

@@ -26,7 +26,7 @@ void buf_clear(buf *b)
     b->len = 0;
 }
 
-int buf_reserve(buf *b, size_t extra)
+int buf_grow(buf *b, size_t extra)
 {
     if (b->err)
         return b->err;

@@ -20,7 +20,14 @@ typedef struct {
 void buf_init(buf *b);
 void buf_free(buf *b);
 void buf_clear(buf *b);                       /* len = 0, keeps capacity */
-int buf_reserve(buf *b, size_t extra);        /* room for extra more bytes */
+int buf_grow(buf *b, size_t extra);           /* buf_reserve's slow path */
+/* Room for extra more bytes: AS_OK (0), or the sticky error. */
+static inline int buf_reserve(buf *b, size_t extra)
+{
+    if (!b->err && extra <= b->cap - b->len)
+        return 0;
+    return buf_grow(b, extra);
+}
 void buf_append(buf *b, const void *p, size_t n);
 void buf_putc(buf *b, int c);
 void buf_puts(buf *b, const char *s);

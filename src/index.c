@@ -374,102 +374,142 @@ int as_index_check(as_index *ix)
     return AS_OK;
 }
 
-/* ---- Building ----------------------------------------------------------- */
+/* ---- Building ------------------------------------------------------------
+ *
+ * A build has two sides.  The analyzing side turns each document into
+ * terms (the analyzer) and writes what is stored of it (the segment
+ * writer's doc table, norms and store); the inverting side adds the terms
+ * to the inverter.  as_build runs them on two threads (see "Reading and
+ * analyzing on a second thread" below); as_builder_add runs one after the
+ * other.  Between them goes a stream of 32-bit words (host order):
+ *   a token:  key << 2 | S << 1 | T, then its position.
+ *             T: a title word (a term of the text field and of the title
+ *             field).  S: the term follows: u32 length, the bytes, zero
+ *             padding to a multiple of 4.  key: the analyzer's stem-cache
+ *             key (an_token.key), or K_NONE for a word without one (S is
+ *             then set).  A key's term is sent the first time the key is
+ *             used; the inverting side keeps it, and maps each key to its
+ *             inverter term number, so most tokens skip hashing their term.
+ *   K_EPOCH << 2:           the analyzer's keys start afresh
+ *   K_END << 2, n:          the document ends; it has n positions
+ *   K_WARN << 2, length, bytes, padding:  a warning from the corpus reader
+ *   K_PROGRESS << 2, an as_progress, padding:  progress from the reader
+ * The stream is only ever read by the process that wrote it. */
+
+enum {
+    K_PROGRESS = 0x3FFFFFFB,
+    K_WARN,
+    K_END,
+    K_EPOCH,
+    K_NONE,
+    K_FIRST_SPECIAL = K_PROGRESS
+};
+#define F_TITLE 1u
+#define F_TERM 2u
+
+/* A document's tokens are handed on in pieces of about this size, so a
+ * huge document never makes a huge stream. */
+#define STREAM_PIECE ((size_t)1 << 20)
 
 typedef struct {
     analyzer *an;
-    inverter *inv;
     seg_writer *sw;
-    uint32_t next_doc;
-    uint64_t tokens;
-    int rc;
-    /* The analyzer's word keys mapped to the inverter's term numbers + 1
-     * (0: not yet), [0] for the text field and [1] for the title field,
-     * valid while the analyzer's epoch and the inverter's run count stay
-     * what they were: most tokens then skip the inverter's hash table. */
-    uint32_t *map[2];
-    size_t mapcap;
-    uint32_t map_epoch, map_runs;
-} build_ctx;
+    uint32_t docs;          /* documents analyzed */
+    uint64_t tokens;        /* their positions */
+    uint32_t epoch;         /* analyzer_epoch of the keys sent */
+    uint32_t next_key;      /* keys below were sent (or never used) */
+    uint32_t title;         /* F_TITLE while analyzing a title */
+    buf *out;               /* the stream */
+    /* out passed STREAM_PIECE in the middle of a document: hand it on;
+     * sets out anew.  Nonzero stops the build. */
+    int (*piece)(void *ctx);
+    void *piece_ctx;
+} an_side;
 
-static void map_free(build_ctx *b)
+typedef struct {
+    inverter *inv;
+    uint32_t docs;          /* documents inverted */
+    /* By key: its inverter term number + 1 for the text field (map[0])
+     * and the title field (map[1]), 0 when not known; valid while
+     * inv_runs() stays map_runs (a spill renumbers the terms). */
+    uint32_t *map[2];
+    uint32_t *kterm;        /* by key: offset + 1 of its term in kbuf */
+    size_t mapcap;
+    uint32_t map_runs;
+    buf kbuf;               /* terms of keys: u8 length, bytes */
+} inv_side;
+
+static void put_u32(buf *o, uint32_t v)
 {
-    mem_free(b->map[0]);
-    mem_free(b->map[1]);
-    b->map[0] = b->map[1] = NULL;
-    b->mapcap = 0;
+    memcpy(o->p + o->len, &v, 4);
+    o->len += 4;
 }
 
-/* Add term[0..len) of field f (0 text, 1 title) for token t. */
-static int add_term(build_ctx *b, int f, const char *term, size_t len,
-                    const an_token *t)
+/* Append a length, the bytes and padding; the room is reserved. */
+static void put_bytes(buf *o, const void *p, size_t n)
 {
-    if (t->key == AN_NO_KEY)
-        return inv_add(b->inv, term, len, t->pos, NULL);
-    if (b->map_epoch != analyzer_epoch(b->an) ||
-        b->map_runs != inv_runs(b->inv)) {
-        for (int i = 0; i < 2 && b->map[i]; i++)
-            memset(b->map[i], 0, b->mapcap * sizeof *b->map[i]);
-        b->map_epoch = analyzer_epoch(b->an);
-        b->map_runs = inv_runs(b->inv);
-    }
-    if (t->key >= b->mapcap) {
-        size_t cap = b->mapcap ? b->mapcap * 2 : 4096;
-        while (cap <= t->key)
-            cap *= 2;
-        for (int i = 0; i < 2; i++) {
-            uint32_t *m = mem_realloc(b->map[i], cap * sizeof *m);
-            if (!m)
-                return err_set(AS_ERR_NOMEM, "out of memory while indexing");
-            memset(m + b->mapcap, 0, (cap - b->mapcap) * sizeof *m);
-            b->map[i] = m;
-        }
-        b->mapcap = cap;
-    }
-    uint32_t v = b->map[f][t->key];
-    if (v)
-        return inv_add_term(b->inv, v - 1, t->pos);
-    uint32_t runs = inv_runs(b->inv), idx;
-    int rc = inv_add(b->inv, term, len, t->pos, &idx);
-    /* A spill inside inv_add (one huge document) renumbers the terms. */
-    if (rc == AS_OK && inv_runs(b->inv) == runs)
-        b->map[f][t->key] = idx + 1;
-    return rc;
+    put_u32(o, (uint32_t)n);
+    memcpy(o->p + o->len, p, n);
+    memset(o->p + o->len + n, 0, (4 - n % 4) % 4);
+    o->len += (n + 3) & ~(size_t)3;
 }
 
 static int on_token(void *ctx, const an_token *t)
 {
-    return add_term(ctx, 0, t->term, t->len, t);
+    an_side *s = ctx;
+    if (s->out->len >= STREAM_PIECE && s->piece) {
+        int rc = s->piece(s->piece_ctx);
+        if (rc)
+            return rc;
+    }
+    buf *o = s->out;
+    if (buf_reserve(o, 24 + t->len))
+        return AS_ERR_NOMEM;
+    uint32_t key = t->key, flags = s->title;
+    if (key != AN_NO_KEY && key < K_FIRST_SPECIAL) {
+        uint32_t ep = analyzer_epoch(s->an);
+        if (ep != s->epoch) {
+            put_u32(o, (uint32_t)K_EPOCH << 2);
+            s->epoch = ep;
+            s->next_key = 0;
+        }
+        if (key >= s->next_key) {
+            flags |= F_TERM;
+            s->next_key = key + 1;
+        }
+    } else {
+        key = K_NONE;
+        flags |= F_TERM;
+    }
+    put_u32(o, key << 2 | flags);
+    put_u32(o, t->pos);
+    if (flags & F_TERM)
+        put_bytes(o, t->term, t->len);
+    return AS_OK;
 }
 
-/* A title word is a term of the text field and of the title field. */
-static int on_title_token(void *ctx, const an_token *t)
+/* The analyzing side of one document. */
+static int analyze_doc(an_side *s, const corpus_doc *d)
 {
-    build_ctx *b = ctx;
-    int rc = add_term(b, 0, t->term, t->len, t);
-    if (rc)
-        return rc;
-    char term[AN_MAX_TERM + 1];
-    term[0] = SEG_TITLE_MARK;
-    memcpy(term + 1, t->term, t->len);
-    return add_term(b, 1, term, t->len + 1, t);
-}
-
-static int on_doc(void *ctx, const corpus_doc *d)
-{
-    build_ctx *b = ctx;
-    if (b->next_doc >= UINT32_MAX - 1)
+    if (s->docs >= UINT32_MAX - 1)
         return err_set(AS_ERR_USAGE, "more than %u documents", UINT32_MAX - 2);
     uint32_t pos = 0;
-    int rc = analyzer_run(b->an, d->title, d->title_len, &pos,
-                          on_title_token, b);
+    s->title = F_TITLE;
+    int rc = analyzer_run(s->an, d->title, d->title_len, &pos, on_token, s);
     uint32_t title_pos = pos;
+    s->title = 0;
     if (rc == AS_OK)
-        rc = analyzer_run(b->an, d->body, d->body_len, &pos, on_token, b);
+        rc = analyzer_run(s->an, d->body, d->body_len, &pos, on_token, s);
+    if (rc == AS_OK) {
+        if (buf_reserve(s->out, 8))
+            rc = AS_ERR_NOMEM;
+        else {
+            put_u32(s->out, (uint32_t)K_END << 2);
+            put_u32(s->out, pos);
+        }
+    }
     if (rc == AS_OK)
-        rc = inv_end_doc(b->inv, b->next_doc);
-    if (rc == AS_OK)
-        rc = seg_writer_doc(b->sw, b->next_doc, d->id, d->id_len, d->title,
+        rc = seg_writer_doc(s->sw, s->docs, d->id, d->id_len, d->title,
                             d->title_len, d->body, d->body_len, pos,
                             title_pos);
     if (rc == AS_ERR_NOMEM)
@@ -477,8 +517,180 @@ static int on_doc(void *ctx, const corpus_doc *d)
                        (int)d->id_len, d->id);
     if (rc)
         return rc;
-    b->next_doc++;
-    b->tokens += pos;
+    s->docs++;
+    s->tokens += pos;
+    return AS_OK;
+}
+
+static void inv_side_free(inv_side *v)
+{
+    inv_free(v->inv);           /* removes the run files */
+    v->inv = NULL;
+    mem_free(v->map[0]);
+    mem_free(v->map[1]);
+    mem_free(v->kterm);
+    v->map[0] = v->map[1] = v->kterm = NULL;
+    v->mapcap = 0;
+    buf_free(&v->kbuf);
+}
+
+/* Room in the key tables for key. */
+static int keys_room(inv_side *v, uint32_t key)
+{
+    if (key < v->mapcap)
+        return AS_OK;
+    size_t cap = v->mapcap ? v->mapcap * 2 : 4096;
+    while (cap <= key)
+        cap *= 2;
+    uint32_t **t[3] = {&v->map[0], &v->map[1], &v->kterm};
+    for (int i = 0; i < 3; i++) {
+        uint32_t *m = mem_realloc(*t[i], cap * sizeof *m);
+        if (!m)
+            return err_set(AS_ERR_NOMEM, "out of memory while indexing");
+        memset(m + v->mapcap, 0, (cap - v->mapcap) * sizeof *m);
+        *t[i] = m;
+    }
+    v->mapcap = cap;
+    return AS_OK;
+}
+
+/* Add key's term (text field: f 0, title field: f 1) at pos. */
+static int add_key(inv_side *v, int f, uint32_t key, uint32_t pos)
+{
+    if (v->map_runs != inv_runs(v->inv)) {
+        memset(v->map[0], 0, v->mapcap * sizeof *v->map[0]);
+        memset(v->map[1], 0, v->mapcap * sizeof *v->map[1]);
+        v->map_runs = inv_runs(v->inv);
+    }
+    uint32_t idx = v->map[f][key];
+    if (idx)
+        return inv_add_term(v->inv, idx - 1, pos);
+    if (!v->kterm[key])
+        return err_set(AS_ERR_INTERNAL, "the analyzed stream is damaged");
+    const unsigned char *k = v->kbuf.p + v->kterm[key] - 1;
+    char term[AN_MAX_TERM + 1];
+    term[0] = SEG_TITLE_MARK;
+    memcpy(term + 1, k + 1, k[0]);
+    uint32_t runs = inv_runs(v->inv);
+    int rc = inv_add(v->inv, term + !f, k[0] + (size_t)f, pos, &idx);
+    /* A spill inside inv_add (one huge document) renumbers the terms. */
+    if (rc == AS_OK && inv_runs(v->inv) == runs)
+        v->map[f][key] = idx + 1;
+    return rc;
+}
+
+/* Add a term without a key. */
+static int add_term(inv_side *v, int f, const unsigned char *t, size_t n,
+                    uint32_t pos)
+{
+    char term[AN_MAX_TERM + 1];
+    term[0] = SEG_TITLE_MARK;
+    memcpy(term + 1, t, n);
+    return inv_add(v->inv, term + !f, n + (size_t)f, pos, NULL);
+}
+
+static size_t padded(size_t n)
+{
+    return (n + 3) & ~(size_t)3;
+}
+
+/* The inverting side: take a piece of the stream, p[0..n). */
+static int invert_stream(inv_side *v, const unsigned char *p, size_t n,
+                         const as_build_opts *opts)
+{
+    const unsigned char *q = p, *end = p + n;
+    while (end - q >= 4) {
+        uint32_t w, key, a = 0;
+        memcpy(&w, q, 4);
+        key = w >> 2;
+        if (end - q >= 8)
+            memcpy(&a, q + 4, 4);
+        q += 4;
+        if (key >= K_FIRST_SPECIAL && key != K_NONE) {
+            int rc = AS_OK;
+            if (key == K_EPOCH) {
+                if (v->mapcap) {
+                    memset(v->kterm, 0, v->mapcap * sizeof *v->kterm);
+                    memset(v->map[0], 0, v->mapcap * sizeof *v->map[0]);
+                    memset(v->map[1], 0, v->mapcap * sizeof *v->map[1]);
+                }
+                buf_clear(&v->kbuf);
+                continue;
+            }
+            if (end - q < 4)
+                break;
+            q += 4;
+            if (key == K_END) {
+                rc = inv_end_doc(v->inv, v->docs);
+                v->docs++;
+            } else if (key == K_WARN) {
+                if ((size_t)(end - q) < padded(a))
+                    break;
+                if (opts->warn) {
+                    char *z = mem_strndup((const char *)q, a);
+                    if (z)
+                        opts->warn(opts->ctx, z);
+                    mem_free(z);
+                }
+                q += padded(a);
+            } else if (key == K_PROGRESS) {
+                as_progress pr;
+                if (a != sizeof pr || (size_t)(end - q) < padded(a))
+                    break;
+                memcpy(&pr, q, sizeof pr);
+                if (opts->progress)
+                    opts->progress(opts->ctx, &pr);
+                q += padded(a);
+            } else {
+                break;
+            }
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (end - q < 4)
+            break;
+        q += 4;
+        uint32_t pos = a;
+        const unsigned char *t = NULL;
+        uint32_t tlen = 0;
+        if (w & F_TERM) {
+            if (end - q < 4)
+                break;
+            memcpy(&tlen, q, 4);
+            q += 4;
+            if (tlen > AN_MAX_TERM || (size_t)(end - q) < padded(tlen))
+                break;
+            t = q;
+            q += padded(tlen);
+        }
+        int rc;
+        if (key == K_NONE) {
+            if (!t)
+                break;
+            rc = add_term(v, 0, t, tlen, pos);
+            if (rc == AS_OK && (w & F_TITLE))
+                rc = add_term(v, 1, t, tlen, pos);
+        } else {
+            if ((rc = keys_room(v, key)))
+                return rc;
+            if (t) {
+                if (buf_reserve(&v->kbuf, 1 + tlen))
+                    return err_set(AS_ERR_NOMEM,
+                                   "out of memory while indexing");
+                v->kterm[key] = (uint32_t)v->kbuf.len + 1;
+                buf_putc(&v->kbuf, (int)tlen);
+                buf_append(&v->kbuf, t, tlen);
+            }
+            rc = add_key(v, 0, key, pos);
+            if (rc == AS_OK && (w & F_TITLE))
+                rc = add_key(v, 1, key, pos);
+        }
+        if (rc)
+            return rc;
+    }
+    if (q != end)
+        return err_set(AS_ERR_INTERNAL, "the analyzed stream is damaged");
     return AS_OK;
 }
 
@@ -518,7 +730,9 @@ struct as_builder {
     int lockfd;
     as_index old;
     int have_old;
-    build_ctx b;
+    an_side a;
+    inv_side v;
+    buf stream;             /* as_builder_add's stream */
     int stopwords;
     int rc;                 /* sticky: a failed add fails the build */
     as_build_report rep;
@@ -530,10 +744,10 @@ void as_builder_free(as_builder *bd)
 {
     if (!bd)
         return;
-    inv_free(bd->b.inv);        /* removes the run files */
-    map_free(&bd->b);
-    seg_writer_free(bd->b.sw);
-    analyzer_free(bd->b.an);
+    inv_side_free(&bd->v);
+    seg_writer_free(bd->a.sw);
+    analyzer_free(bd->a.an);
+    buf_free(&bd->stream);
     if (bd->tmpdir[0])
         remove_flat_dir(bd->tmpdir);
     if (bd->lockfd >= 0)
@@ -541,6 +755,23 @@ void as_builder_free(as_builder *bd)
     for (int i = 0; i < 3; i++)
         buf_free(&bd->fix[i]);
     mem_free(bd);
+}
+
+/* Both sides on one thread: invert what the analyzing side wrote. */
+static int builder_piece(void *ctx)
+{
+    as_builder *bd = ctx;
+    static const as_build_opts none;
+    int rc = invert_stream(&bd->v, bd->stream.p, bd->stream.len, &none);
+    buf_clear(&bd->stream);
+    return rc;
+}
+
+static int builder_doc(void *ctx, const corpus_doc *d)
+{
+    as_builder *bd = ctx;
+    int rc = analyze_doc(&bd->a, d);
+    return rc ? rc : builder_piece(bd);
 }
 
 int as_builder_new(const char *index_dir, const as_build_opts *opts,
@@ -557,6 +788,8 @@ int as_builder_new(const char *index_dir, const as_build_opts *opts,
         return err_set(AS_ERR_NOMEM, "out of memory");
     bd->lockfd = -1;
     bd->t0 = now_seconds();
+    buf_init(&bd->stream);
+    buf_init(&bd->v.kbuf);
     bd->stopwords = opts->stopwords;
     for (int i = 0; i < 3; i++)
         buf_init(&bd->fix[i]);
@@ -599,16 +832,19 @@ int as_builder_new(const char *index_dir, const as_build_opts *opts,
         as_builder_free(bd);
         return rc;
     }
-    rc = analyzer_new(opts->language, opts->stopwords, &bd->b.an);
+    rc = analyzer_new(opts->language, opts->stopwords, &bd->a.an);
     if (rc == AS_OK)
         rc = inv_new(opts->memory ? opts->memory : DEFAULT_MEMORY,
-                     bd->tmpdir, &bd->b.inv);
+                     bd->tmpdir, &bd->v.inv);
     if (rc == AS_OK)
-        rc = seg_writer_new(bd->tmpdir, &bd->b.sw);
+        rc = seg_writer_new(bd->tmpdir, &bd->a.sw);
     if (rc) {
         as_builder_free(bd);
         return rc;
     }
+    bd->a.out = &bd->stream;
+    bd->a.piece = builder_piece;
+    bd->a.piece_ctx = bd;
     *out = bd;
     return AS_OK;
 }
@@ -649,7 +885,7 @@ int as_builder_add(as_builder *bd, const char *id, const char *title,
     d.body_len = n;
     if (bd->fix[0].err || bd->fix[1].err || bd->fix[2].err)
         return err_set(AS_ERR_NOMEM, "out of memory");
-    int rc = on_doc(&bd->b, &d);
+    int rc = builder_doc(bd, &d);
     if (rc) {
         bd->rc = rc;
         return rc;
@@ -667,24 +903,26 @@ int as_builder_finish(as_builder *bd, as_build_report *report)
     int rc = bd->rc;
     if (rc)
         return err_set(rc, "the build failed earlier");
-    build_ctx *b = &bd->b;
-    if (b->next_doc == 0)
+    an_side *a = &bd->a;
+    if (a->docs == 0)
         rc = err_set(AS_ERR_NOTFOUND, "no documents were added; the index "
                      "was not changed");
+    else if (bd->v.docs != a->docs)
+        rc = err_set(AS_ERR_INTERNAL, "%u documents analyzed, %u inverted",
+                     a->docs, bd->v.docs);
     as_index m;
     memset(&m, 0, sizeof m);
     if (rc == AS_OK) {
-        seg_writer_set_avgdl(b->sw, (double)b->tokens / b->next_doc);
-        inv_sink sink = seg_writer_sink(b->sw);
-        rc = inv_finish(b->inv, &sink);
-        rp->runs = inv_runs(b->inv);
+        seg_writer_set_avgdl(a->sw, (double)a->tokens / a->docs);
+        inv_sink sink = seg_writer_sink(a->sw);
+        rc = inv_finish(bd->v.inv, &sink);
+        rp->runs = inv_runs(bd->v.inv);
     }
     if (rc == AS_OK)
-        rc = seg_writer_finish(b->sw, m.files, &m.terms, &m.postings);
-    inv_free(b->inv);           /* removes the run files */
-    b->inv = NULL;
-    seg_writer_free(b->sw);
-    b->sw = NULL;
+        rc = seg_writer_finish(a->sw, m.files, &m.terms, &m.postings);
+    inv_side_free(&bd->v);      /* removes the run files */
+    seg_writer_free(a->sw);
+    a->sw = NULL;
 
     char gendir[4200];
     if (rc == AS_OK)
@@ -700,11 +938,11 @@ int as_builder_finish(as_builder *bd, as_build_report *report)
     if (rc == AS_OK)
         rc = fsync_dir(bd->dir);
     if (rc == AS_OK) {
-        m.docs = b->next_doc;
-        m.tokens = b->tokens;
+        m.docs = a->docs;
+        m.tokens = a->tokens;
         m.text_bytes = rp->text_bytes;
         snprintf(m.language, sizeof m.language, "%s",
-                 analyzer_language(b->an));
+                 analyzer_language(a->an));
         m.stopwords = bd->stopwords;
         rc = write_manifest(bd->dir, &m);
         if (rc)
@@ -730,26 +968,22 @@ int as_builder_finish(as_builder *bd, as_build_report *report)
     return rc;
 }
 
-/* ---- Reading on a second thread ----------------------------------------
+/* ---- Reading and analyzing on a second thread ----------------------------
  *
  * as_build reads the corpus (decompressing, parsing JSON, repairing UTF-8)
- * on a thread of its own while the calling thread analyzes and inverts.
- * The reader copies documents into batches of about PIPE_BATCH bytes in a
- * ring of PIPE_SLOTS; the caller takes them in order.  Warnings and
- * progress go through the batches too, so the caller's callbacks run on
- * the calling thread, in order with the documents.  A document over
- * PIPE_LEND bytes is not copied but lent: the reader waits until it has
- * been indexed, so memory stays bounded by one copy of it. */
+ * and runs the analyzing side on a thread of its own, while the calling
+ * thread runs the inverting side.  The reader writes the stream into
+ * batches of about PIPE_BATCH bytes in a ring of PIPE_SLOTS; the caller
+ * takes them in order.  Warnings and progress go through the stream too,
+ * so the caller's callbacks run on the calling thread, in order with the
+ * documents.  A huge document's stream is handed on in pieces (see
+ * STREAM_PIECE), so memory stays bounded by the ring. */
 
 #define PIPE_SLOTS 4
-#define PIPE_BATCH ((size_t)1 << 20)
-#define PIPE_LEND ((size_t)4 << 20)
-
-enum { REC_DOC = 1, REC_WARN, REC_PROGRESS };
+#define PIPE_BATCH STREAM_PIECE
 
 typedef struct {
-    buf data;               /* records: a type byte, then its fields */
-    const corpus_doc *lent; /* after the records, a lent document */
+    buf data;               /* a piece of the stream */
 } batch;
 
 typedef struct {
@@ -760,13 +994,13 @@ typedef struct {
     int filling;            /* the reader holds slot (head + count) */
     int done;               /* the reader has finished */
     int stop;               /* the caller failed: the reader stops */
-    int lent_done;
     int rc;                 /* the reader's result, and its message */
     char msg[1024];
     /* the reader's arguments */
     const char *path;
     corpus_opts co;
     as_build_report *rep;
+    an_side *a;
 } pipe_t;
 
 /* The reader: take the next free slot (0) or learn that the caller
@@ -778,8 +1012,9 @@ static int pipe_take(pipe_t *p)
     if (p->stop)
         return 1;
     p->filling = 1;
-    buf_clear(&p->slot[(p->head + p->count) % PIPE_SLOTS].data);
-    p->slot[(p->head + p->count) % PIPE_SLOTS].lent = NULL;
+    buf *d = &p->slot[(p->head + p->count) % PIPE_SLOTS].data;
+    buf_clear(d);
+    d->err = 0;
     return 0;
 }
 
@@ -797,95 +1032,60 @@ static void pipe_publish(pipe_t *p)
 
 /* The reader: the slot to append to, taking one if needed; NULL when the
  * caller stopped. */
-static batch *pipe_fill(pipe_t *p)
+static buf *pipe_fill(pipe_t *p)
 {
     pthread_mutex_lock(&p->mu);
     int stopped = p->filling ? p->stop : pipe_take(p);
-    batch *b = stopped ? NULL : &p->slot[(p->head + p->count) % PIPE_SLOTS];
+    buf *b = stopped ? NULL : &p->slot[(p->head + p->count) % PIPE_SLOTS].data;
     pthread_mutex_unlock(&p->mu);
     return b;
 }
 
-static void put_size(buf *b, size_t n)
+/* The analyzing side's piece callback: hand the batch on, take the next. */
+static int pipe_piece(void *ctx)
 {
-    buf_append(b, &n, sizeof n);
-}
-
-/* Room for a whole record first, so a failed allocation never leaves half
- * a record in a batch. */
-static int room(buf *b, size_t n)
-{
-    if (buf_reserve(b, n) == 0)
-        return 1;
-    b->err = 0;         /* nothing was appended: the batch stays whole */
-    return 0;
+    pipe_t *p = ctx;
+    pipe_publish(p);
+    if (!(p->a->out = pipe_fill(p)))
+        return AS_ERR_INTERNAL;         /* ignored: the caller's rc wins */
+    return AS_OK;
 }
 
 static int pipe_doc(void *ctx, const corpus_doc *d)
 {
     pipe_t *p = ctx;
-    batch *b = pipe_fill(p);
+    if (!(p->a->out = pipe_fill(p)))
+        return AS_ERR_INTERNAL;
+    int rc = analyze_doc(p->a, d);
+    if (rc == AS_OK && p->a->out->len >= PIPE_BATCH)
+        pipe_publish(p);
+    return rc;
+}
+
+/* A record of the reader's (K_WARN or K_PROGRESS) into the stream.  Out
+ * of memory: it is lost and the build goes on (warnings are dropped the
+ * same way without a callback). */
+static void pipe_record(pipe_t *p, uint32_t kind, const void *data, size_t n)
+{
+    buf *b = pipe_fill(p);
     if (!b)
-        return AS_ERR_INTERNAL;         /* ignored: the caller's rc wins */
-    if (d->body_len > PIPE_LEND) {
-        if (b->data.len > 0) {
-            pipe_publish(p);
-            if (!(b = pipe_fill(p)))
-                return AS_ERR_INTERNAL;
-        }
-        b->lent = d;
-        pthread_mutex_lock(&p->mu);
-        p->lent_done = 0;
-        pthread_mutex_unlock(&p->mu);
-        pipe_publish(p);
-        pthread_mutex_lock(&p->mu);
-        while (!p->lent_done && !p->stop)
-            pthread_cond_wait(&p->cv, &p->mu);
-        int stop = p->stop;
-        pthread_mutex_unlock(&p->mu);
-        return stop ? AS_ERR_INTERNAL : AS_OK;
+        return;
+    if (buf_reserve(b, 8 + padded(n))) {
+        b->err = 0;     /* nothing was appended: the batch stays whole */
+        return;
     }
-    if (!room(&b->data, 1 + 3 * sizeof(size_t) + d->id_len + d->title_len +
-                            d->body_len))
-        return err_set(AS_ERR_NOMEM, "out of memory while reading");
-    buf_putc(&b->data, REC_DOC);
-    put_size(&b->data, d->id_len);
-    put_size(&b->data, d->title_len);
-    put_size(&b->data, d->body_len);
-    buf_append(&b->data, d->id, d->id_len);
-    buf_append(&b->data, d->title, d->title_len);
-    buf_append(&b->data, d->body, d->body_len);
-    if (b->data.len >= PIPE_BATCH)
-        pipe_publish(p);
-    return AS_OK;
+    put_u32(b, kind << 2);
+    put_bytes(b, data, n);
 }
 
 static void pipe_warn(void *ctx, const char *msg)
 {
-    pipe_t *p = ctx;
-    batch *b = pipe_fill(p);
-    if (!b)
-        return;
-    size_t n = strlen(msg);
-    /* Out of memory: the warning is lost, the build goes on (warnings
-     * are dropped the same way without a callback). */
-    if (!room(&b->data, 1 + sizeof n + n))
-        return;
-    buf_putc(&b->data, REC_WARN);
-    put_size(&b->data, n);
-    buf_append(&b->data, msg, n);
+    pipe_record(ctx, K_WARN, msg, strlen(msg));
 }
 
 static void pipe_progress(void *ctx, const as_progress *pr)
 {
-    pipe_t *p = ctx;
-    batch *b = pipe_fill(p);
-    if (!b)
-        return;
-    if (!room(&b->data, 1 + sizeof *pr))
-        return;
-    buf_putc(&b->data, REC_PROGRESS);
-    buf_append(&b->data, pr, sizeof *pr);
+    pipe_record(ctx, K_PROGRESS, pr, sizeof *pr);
 }
 
 static void *pipe_reader(void *arg)
@@ -903,59 +1103,6 @@ static void *pipe_reader(void *arg)
     return NULL;
 }
 
-static size_t get_size(cur *c)
-{
-    size_t n = 0;
-    const unsigned char *q = cur_bytes(c, sizeof n);
-    if (q)
-        memcpy(&n, q, sizeof n);
-    return n;
-}
-
-/* The caller: index one batch's records. */
-static int pipe_run_batch(as_builder *bd, const as_build_opts *opts,
-                          const batch *b)
-{
-    cur c;
-    cur_init(&c, b->data.p, b->data.len);
-    int rc = AS_OK;
-    while (rc == AS_OK && cur_left(&c) > 0) {
-        const unsigned char *t = cur_bytes(&c, 1);
-        if (!t)
-            break;              /* cannot happen: cur_left() > 0 */
-        if (*t == REC_DOC) {
-            corpus_doc d;
-            d.id_len = get_size(&c);
-            d.title_len = get_size(&c);
-            d.body_len = get_size(&c);
-            d.id = (const char *)cur_bytes(&c, d.id_len);
-            d.title = (const char *)cur_bytes(&c, d.title_len);
-            d.body = (const char *)cur_bytes(&c, d.body_len);
-            rc = c.bad ? err_set(AS_ERR_INTERNAL, "a reading batch is "
-                                 "damaged") : on_doc(&bd->b, &d);
-        } else if (*t == REC_WARN) {
-            size_t n = get_size(&c);
-            const char *m = (const char *)cur_bytes(&c, n);
-            if (opts->warn && m) {
-                char *z = mem_strndup(m, n);
-                if (z)
-                    opts->warn(opts->ctx, z);
-                mem_free(z);
-            }
-        } else {
-            as_progress pr;
-            const unsigned char *q = cur_bytes(&c, sizeof pr);
-            if (q && opts->progress) {
-                memcpy(&pr, q, sizeof pr);
-                opts->progress(opts->ctx, &pr);
-            }
-        }
-    }
-    if (rc == AS_OK && b->lent)
-        rc = on_doc(&bd->b, b->lent);
-    return rc;
-}
-
 /* Read path into bd, on a second thread when one can be started. */
 static int read_corpus(as_builder *bd, const char *path,
                        const as_build_opts *opts, const corpus_opts *co)
@@ -969,6 +1116,7 @@ static int read_corpus(as_builder *bd, const char *path,
     p->co.progress = opts->progress ? pipe_progress : NULL;
     p->co.ctx = p;
     p->rep = &bd->rep;
+    p->a = &bd->a;
     for (int i = 0; i < PIPE_SLOTS; i++)
         buf_init(&p->slot[i].data);
     pthread_t th;
@@ -977,6 +1125,8 @@ static int read_corpus(as_builder *bd, const char *path,
         pthread_mutex_destroy(&p->mu);
         threaded = 0;
     }
+    bd->a.piece = pipe_piece;
+    bd->a.piece_ctx = p;
     if (threaded && pthread_create(&th, NULL, pipe_reader, p) != 0) {
         pthread_cond_destroy(&p->cv);
         pthread_mutex_destroy(&p->mu);
@@ -984,7 +1134,9 @@ static int read_corpus(as_builder *bd, const char *path,
     }
     if (!threaded) {
         mem_free(p);
-        return corpus_read(path, co, on_doc, &bd->b, &bd->rep);
+        bd->a.piece = builder_piece;
+        bd->a.piece_ctx = bd;
+        return corpus_read(path, co, builder_doc, bd, &bd->rep);
     }
     int rc = AS_OK;
     for (;;) {
@@ -997,10 +1149,8 @@ static int read_corpus(as_builder *bd, const char *path,
         }
         const batch *b = &p->slot[p->head];
         pthread_mutex_unlock(&p->mu);
-        rc = pipe_run_batch(bd, opts, b);
+        rc = invert_stream(&bd->v, b->data.p, b->data.len, opts);
         pthread_mutex_lock(&p->mu);
-        if (b->lent)
-            p->lent_done = 1;
         p->head = (p->head + 1) % PIPE_SLOTS;
         p->count--;
         if (rc)
@@ -1011,6 +1161,9 @@ static int read_corpus(as_builder *bd, const char *path,
             break;
     }
     pthread_join(th, NULL);
+    bd->a.out = &bd->stream;
+    bd->a.piece = builder_piece;
+    bd->a.piece_ctx = bd;
     if (rc == AS_OK && p->rc)
         rc = err_set(p->rc, "%s", p->msg);
     pthread_cond_destroy(&p->cv);
@@ -1041,7 +1194,7 @@ int as_build(const char *corpus_path, const char *index_dir,
     corpus_opts co = {opts->warn, opts->progress, opts->ctx,
                       opts->max_doc ? opts->max_doc : AS_DEFAULT_MAX_DOC};
     rc = read_corpus(bd, corpus_path, opts, &co);
-    if (rc == AS_OK && bd->b.next_doc == 0)
+    if (rc == AS_OK && bd->a.docs == 0)
         rc = err_set(AS_ERR_NOTFOUND, "%s: no documents found (formats read:"
                      " .txt .md .html .htm .jsonl .jsonl.gz); the index was "
                      "not changed", corpus_path);

@@ -78,6 +78,18 @@ static void test_english(void **state)
         {"1,000 patients", "1000 patient"},
         {"3.", "3"},
         {"and/or", "and or"},
+        /* A compound glues all its words, also those before a slash. */
+        {"a/b-c", "a b c abc"},
+        {"x-ray/mri-guided", "x ray mri guid xraymriguid"},
+        {"one-two-three-four-five-six-seven-eight-nine",
+         "one two three four five six seven eight nine "
+         "onetwothreefourfivesixseveneight"},
+        /* Long compounds and lists cross the analyzer's queue (32 words). */
+        {"a1 a2 a3 a4 a5 a6 a7 a8 a9 a10 a11 a12 a13 a14 a15 a16 a17 a18 "
+         "a19 a20 a21 a22 a23 a24 b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-q-r-s-t-u",
+         "a1 a2 a3 a4 a5 a6 a7 a8 a9 a10 a11 a12 a13 a14 a15 a16 a17 a18 "
+         "a19 a20 a21 a22 a23 a24 b c d e f g h i j k l m n o p q r s t u "
+         "bcdefghi"},
         {"vitamin a", "vitamin a"},
         {"ﬁbrosis", "fibrosi"},
         {"naïve résumé", "naiv resum"},
