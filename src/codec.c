@@ -32,17 +32,6 @@ uint64_t cur_u64(cur *c)
 }
 
 
-size_t codec_varint_encode(unsigned char *out, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        out[n++] = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    out[n++] = (unsigned char)v;
-    return n;
-}
-
 size_t codec_varint_size(uint64_t v)
 {
     size_t n = 1;

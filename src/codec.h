@@ -100,7 +100,16 @@ static inline const unsigned char *cur_bytes(cur *c, size_t n)
 /* Append v as a varint. */
 void codec_put_varint(buf *b, uint64_t v);
 /* Encode v into out (at least 10 bytes); returns the byte count. */
-size_t codec_varint_encode(unsigned char *out, uint64_t v);
+static inline size_t codec_varint_encode(unsigned char *out, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (unsigned char)v;
+    return n;
+}
 size_t codec_varint_size(uint64_t v);
 
 /* Bits needed for the largest of n values (0 when all are 0). */

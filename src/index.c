@@ -916,7 +916,7 @@ int as_builder_finish(as_builder *bd, as_build_report *report)
         seg_writer_set_avgdl(a->sw, (double)a->tokens / a->docs);
         inv_sink sink = seg_writer_sink(a->sw);
         rc = inv_finish(bd->v.inv, &sink);
-        rp->runs = inv_runs(bd->v.inv);
+        rp->runs = inv_runs(bd->v.inv) + 1;     /* and the last, in memory */
     }
     if (rc == AS_OK)
         rc = seg_writer_finish(a->sw, m.files, &m.terms, &m.postings);

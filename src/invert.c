@@ -16,11 +16,12 @@
 #include "hash.h"
 #include "mem.h"
 
-/* A chunk of a term's postings chain: next pointer, then data bytes. */
+/* A chunk of a term's postings chain: next pointer, then data bytes
+ * (used of size: whole records). */
 typedef struct chunk chunk;
 struct chunk {
     chunk *next;
-    uint32_t size;
+    uint32_t size, used;
     unsigned char data[];
 };
 
@@ -31,7 +32,6 @@ typedef struct {
     uint64_t cf;
     uint32_t last_doc;      /* UINT32_MAX before the first posting */
     chunk *head, *tail;
-    uint32_t tail_used;
     /* The current document. */
     uint32_t cur_tf;
     uint32_t first_tok, last_tok;
@@ -53,7 +53,6 @@ struct inverter {
     size_t ntouched, captouched;
     uint32_t doc_mark;      /* increments per document */
     uint32_t next_doc;      /* id of the current document */
-    buf rec;                /* scratch: one (term, doc) record */
     uint32_t runs;
     /* A document too big for the budget is spilled in parts: split[i] is
      * the id of the document that run i ends in the middle of (its
@@ -72,7 +71,6 @@ int inv_new(size_t budget, const char *tmpdir, inverter **out)
     inv->tcap = 1 << 16;
     inv->table = mem_calloc(inv->tcap, sizeof *inv->table);
     arena_init(&inv->mem);
-    buf_init(&inv->rec);
     inv->doc_mark = 1;
     if (!inv->tmpdir || !inv->table) {
         inv_free(inv);
@@ -104,7 +102,6 @@ void inv_free(inverter *inv)
     mem_free(inv->tok_next);
     mem_free(inv->touched);
     mem_free(inv->split);
-    buf_free(&inv->rec);
     mem_free(inv->tmpdir);
     mem_free(inv);
 }
@@ -245,35 +242,32 @@ int inv_add_term(inverter *inv, uint32_t idx, uint32_t pos)
     return AS_OK;
 }
 
-/* Append bytes to a term's chunk chain. */
-static int chain_append(inverter *inv, term_ent *e, const unsigned char *p,
-                        size_t n)
+/* Room for a record of up to n bytes at the end of a term's chunk chain,
+ * in one chunk (the merge reads records in place); NULL: out of memory.
+ * The caller adds what it wrote to e->tail->used. */
+static unsigned char *chain_room(inverter *inv, term_ent *e, size_t n)
 {
-    while (n > 0) {
-        if (!e->tail || e->tail_used == e->tail->size) {
-            uint32_t size = e->tail ? e->tail->size * 2 : 16;
-            if (size > 4096)
-                size = 4096;
-            chunk *c = arena_alloc(&inv->mem, sizeof *c + size);
-            if (!c)
-                return AS_ERR_NOMEM;
-            c->next = NULL;
-            c->size = size;
-            if (e->tail)
-                e->tail->next = c;
-            else
-                e->head = c;
-            e->tail = c;
-            e->tail_used = 0;
-        }
-        size_t room = e->tail->size - e->tail_used;
-        size_t k = n < room ? n : room;
-        memcpy(e->tail->data + e->tail_used, p, k);
-        e->tail_used += (uint32_t)k;
-        p += k;
-        n -= k;
+    if (n > UINT32_MAX - sizeof(chunk))
+        return NULL;
+    if (!e->tail || e->tail->size - e->tail->used < n) {
+        uint32_t size = e->tail ? e->tail->size * 2 : 16;
+        if (size > 4096)
+            size = 4096;
+        if (size < n)
+            size = (uint32_t)n;
+        chunk *c = arena_alloc(&inv->mem, sizeof *c + size);
+        if (!c)
+            return NULL;
+        c->next = NULL;
+        c->size = size;
+        c->used = 0;
+        if (e->tail)
+            e->tail->next = c;
+        else
+            e->head = c;
+        e->tail = c;
     }
-    return AS_OK;
+    return e->tail->data + e->tail->used;
 }
 
 
@@ -283,17 +277,19 @@ static int flush_doc(inverter *inv, uint32_t doc_id)
 {
     for (size_t k = 0; k < inv->ntouched; k++) {
         term_ent *e = &inv->terms[inv->touched[k]];
-        buf *r = &inv->rec;
-        buf_clear(r);
-        codec_put_varint(r, (uint32_t)(doc_id - e->last_doc));
-        codec_put_varint(r, e->cur_tf);
+        /* Three varints under 2^32 and tf of them: at most 5 bytes each. */
+        unsigned char *o = chain_room(inv, e, 5 * ((size_t)e->cur_tf + 2));
+        if (!o)
+            return err_set(AS_ERR_NOMEM, "out of memory while indexing");
+        unsigned char *start = o;
+        o += codec_varint_encode(o, (uint32_t)(doc_id - e->last_doc));
+        o += codec_varint_encode(o, e->cur_tf);
         uint32_t prev = 0;
         for (uint32_t t = e->first_tok; t != UINT32_MAX; t = inv->tok_next[t]) {
-            codec_put_varint(r, inv->tok_pos[t] - prev);
+            o += codec_varint_encode(o, inv->tok_pos[t] - prev);
             prev = inv->tok_pos[t];
         }
-        if (r->err || chain_append(inv, e, r->p, r->len))
-            return err_set(AS_ERR_NOMEM, "out of memory while indexing");
+        e->tail->used += (uint32_t)(o - start);
         e->last_doc = doc_id;
         e->df++;
         e->cf += e->cur_tf;
@@ -337,6 +333,21 @@ static int sort_cmp(const void *x, const void *y)
     return bytes_cmp(a->term, a->len, b->term, b->len);
 }
 
+/* The in-memory terms' numbers in byte order of the terms (NULL: out of
+ * memory). */
+static uint32_t *sorted_terms(const inverter *inv)
+{
+    uint32_t *order = mem_alloc((inv->nterms ? inv->nterms : 1) *
+                                sizeof *order);
+    if (!order)
+        return NULL;
+    for (size_t i = 0; i < inv->nterms; i++)
+        order[i] = (uint32_t)i;
+    sort_ctx = inv;
+    qsort(order, inv->nterms, sizeof *order, sort_cmp);
+    return order;
+}
+
 /* Write the in-memory terms, sorted, as the next run file; reset memory.
  * split_doc: the document the run ends inside, or UINT32_MAX. */
 static int spill(inverter *inv, uint32_t split_doc)
@@ -345,13 +356,9 @@ static int spill(inverter *inv, uint32_t split_doc)
         return AS_OK;
     if (note_split(inv, split_doc))
         return err_set(AS_ERR_NOMEM, "out of memory while indexing");
-    uint32_t *order = mem_alloc(inv->nterms * sizeof *order);
+    uint32_t *order = sorted_terms(inv);
     if (!order)
         return err_set(AS_ERR_NOMEM, "out of memory while indexing");
-    for (size_t i = 0; i < inv->nterms; i++)
-        order[i] = (uint32_t)i;
-    sort_ctx = inv;
-    qsort(order, inv->nterms, sizeof *order, sort_cmp);
 
     char path[4096];
     run_path(inv, inv->runs, path, sizeof path);
@@ -368,7 +375,7 @@ static int spill(inverter *inv, uint32_t split_doc)
         term_ent *e = &inv->terms[order[i]];
         uint64_t dlen = 0;
         for (chunk *c = e->head; c; c = c->next)
-            dlen += c == e->tail ? e->tail_used : c->size;
+            dlen += c->used;
         buf_clear(&hdr);
         codec_put_varint(&hdr, e->len);
         buf_append(&hdr, e->term, e->len);
@@ -382,8 +389,7 @@ static int spill(inverter *inv, uint32_t split_doc)
         if (fwrite(hdr.p, 1, hdr.len, fp) != hdr.len && !werr)
             werr = errno;
         for (chunk *c = e->head; c; c = c->next) {
-            size_t n = c == e->tail ? e->tail_used : c->size;
-            if (fwrite(c->data, 1, n, fp) != n && !werr)
+            if (fwrite(c->data, 1, c->used, fp) != c->used && !werr)
                 werr = errno;
         }
     }
@@ -409,18 +415,43 @@ static int spill(inverter *inv, uint32_t split_doc)
 
 /* ---- Merging runs ------------------------------------------------------- */
 
+/* A run being merged: a run file, or (mem set) the terms still in memory,
+ * which inv_finish merges from there instead of writing them out and
+ * reading them back (for most builds, the only run). */
 typedef struct {
     unsigned char *map;
     size_t size;
     cur c;
+    const inverter *mem;
+    const uint32_t *order;  /* mem's terms in byte order */
+    size_t next;            /* the next of order */
+    const chunk *chunks;    /* mem: the current term's chunks */
     const char *term;       /* current term, or NULL at the end */
     size_t len;
     uint64_t df, cf, dlen;
     const unsigned char *data;
 } run_reader;
 
+static int mem_next(run_reader *r)
+{
+    const inverter *inv = r->mem;
+    if (r->next == inv->nterms) {
+        r->term = NULL;
+        return AS_OK;
+    }
+    const term_ent *e = &inv->terms[r->order[r->next++]];
+    r->term = e->term;
+    r->len = e->len;
+    r->df = e->df;
+    r->cf = e->cf;
+    r->chunks = e->head;
+    return AS_OK;
+}
+
 static int run_next(run_reader *r)
 {
+    if (r->mem)
+        return mem_next(r);
     if (cur_left(&r->c) == 0) {
         r->term = NULL;
         return AS_OK;
@@ -466,40 +497,68 @@ static int emit(const inv_sink *sink, posting *p)
     return rc;
 }
 
-/* Decode one run's records for a term into the sink.  split_doc is the
- * document the run ends inside (see inverter.split): its posting there is
- * held in carry and joined with its continuation in a later run. */
-static int feed(const unsigned char *data, size_t n, uint64_t df,
-                uint32_t split_doc, const inv_sink *sink, posting *p,
-                posting *carry)
+/* Where feed() is in one run's records of a term. */
+typedef struct {
+    uint32_t doc;           /* the last document decoded */
+    uint64_t left;          /* records still to come */
+    uint32_t split_doc;     /* the document the run ends inside (see
+                               inverter.split), or UINT32_MAX */
+} feed_state;
+
+static int damaged(void)
+{
+    return err_set(AS_ERR_INTERNAL, "postings of this build damaged");
+}
+
+/* Pass whole records data[0..n) of a run on to the sink.  A posting of the
+ * split document is held in carry and joined with its continuation in a
+ * later run (with positions decoded); the others go on with their
+ * positions as they are. */
+static int feed(const unsigned char *data, size_t n, feed_state *fs,
+                const inv_sink *sink, posting *p, posting *carry)
 {
     cur c;
     cur_init(&c, data, n);
-    uint32_t doc = UINT32_MAX;
-    for (uint64_t i = 0; i < df; i++) {
-        doc += cur_varint32(&c);
+    while (cur_left(&c) > 0) {
+        if (fs->left == 0)
+            return damaged();
+        uint32_t doc = fs->doc += cur_varint32(&c);
         uint32_t tf = cur_varint32(&c);
+        if (c.bad)
+            return damaged();
+        int last = --fs->left == 0;
         int joined = carry->doc == doc;
+        int rc = AS_OK;
+        if (carry->doc != UINT32_MAX && !joined)
+            rc = emit(sink, carry);     /* its document ended earlier */
+        if (rc)
+            return rc;
+        if (!joined && !(last && doc == fs->split_doc)) {
+            const unsigned char *start = c.p;
+            for (uint32_t k = 0; k < tf; k++)
+                (void)cur_varint(&c);
+            if (c.bad)
+                return damaged();
+            rc = sink->posting_raw(sink->ctx, doc, tf, start,
+                                   (size_t)(c.p - start));
+            if (rc)
+                return rc;
+            continue;
+        }
         posting *into = joined ? carry : p;
         uint32_t base = joined ? carry->tf : 0;
-        if (c.bad || reserve_pos(into, (size_t)base + tf))
-            return c.bad ? err_set(AS_ERR_INTERNAL, "postings of this "
-                                   "build damaged") : AS_ERR_NOMEM;
+        if (reserve_pos(into, (size_t)base + tf))
+            return AS_ERR_NOMEM;
         uint32_t prev = 0;
         for (uint32_t k = 0; k < tf; k++) {
             prev += cur_varint32(&c);
             into->pos[base + k] = prev;
         }
         if (c.bad)
-            return err_set(AS_ERR_INTERNAL, "postings of this build damaged");
+            return damaged();
         into->doc = doc;
         into->tf = base + tf;
-        int rc = AS_OK;
-        if (carry->doc != UINT32_MAX && !joined)
-            rc = emit(sink, carry);     /* its document ended earlier */
-        if (rc)
-            return rc;
-        if (i + 1 == df && doc == split_doc) {
+        if (last && doc == fs->split_doc) {
             if (!joined) {              /* hold it back */
                 posting t = *carry;
                 *carry = *p;
@@ -514,22 +573,43 @@ static int feed(const unsigned char *data, size_t n, uint64_t df,
     return AS_OK;
 }
 
+/* Feed run r's records of its current term. */
+static int feed_run(const run_reader *r, uint32_t split_doc,
+                    const inv_sink *sink, posting *p, posting *carry)
+{
+    feed_state fs = {UINT32_MAX, r->df, split_doc};
+    int rc = AS_OK;
+    if (r->mem) {
+        for (const chunk *c = r->chunks; c && rc == AS_OK; c = c->next)
+            rc = feed(c->data, c->used, &fs, sink, p, carry);
+    } else {
+        rc = feed(r->data, (size_t)r->dlen, &fs, sink, p, carry);
+    }
+    if (rc == AS_OK && fs.left != 0)
+        return damaged();
+    return rc;
+}
+
 int inv_finish(inverter *inv, const inv_sink *sink)
 {
-    int rc = spill(inv, UINT32_MAX);
-    if (rc)
-        return rc;
-    /* Memory of the inversion is no longer needed during the merge. */
-    arena_reset(&inv->mem);
-    mem_free(inv->terms);
-    inv->terms = NULL;
-    inv->capterms = 0;
-
-    uint32_t n = inv->runs;
-    run_reader *rr = mem_calloc(n ? n : 1, sizeof *rr);
-    if (!rr)
-        return err_set(AS_ERR_NOMEM, "out of memory");
-    for (uint32_t i = 0; i < n && rc == AS_OK; i++) {
+    int rc = AS_OK;
+    uint32_t files = inv->runs;
+    /* The terms in memory are the last run (UINT32_MAX: no document goes
+     * on after it). */
+    uint32_t n = files + 1;
+    if (note_split(inv, UINT32_MAX))
+        return err_set(AS_ERR_NOMEM, "out of memory while merging");
+    run_reader *rr = mem_calloc(n, sizeof *rr);
+    uint32_t *order = sorted_terms(inv);
+    if (!rr || !order) {
+        mem_free(rr);
+        mem_free(order);
+        return err_set(AS_ERR_NOMEM, "out of memory while merging");
+    }
+    rr[files].mem = inv;
+    rr[files].order = order;
+    rc = run_next(&rr[files]);
+    for (uint32_t i = 0; i < files && rc == AS_OK; i++) {
         char path[4096];
         run_path(inv, i, path, sizeof path);
         int fd = open(path, O_RDONLY);
@@ -577,8 +657,7 @@ int inv_finish(inverter *inv, const inv_sink *sink)
             if (!rr[i].term ||
                 bytes_cmp(rr[i].term, rr[i].len, term, len) != 0)
                 continue;
-            rc = feed(rr[i].data, (size_t)rr[i].dlen, rr[i].df,
-                      inv->split[i], sink, &p, &carry);
+            rc = feed_run(&rr[i], inv->split[i], sink, &p, &carry);
             if (rc == AS_OK && (size_t)i != (size_t)min)
                 rc = run_next(&rr[i]);
         }
@@ -595,5 +674,6 @@ int inv_finish(inverter *inv, const inv_sink *sink)
         if (rr[i].map)
             munmap(rr[i].map, rr[i].size);
     mem_free(rr);
+    mem_free(order);
     return rc;
 }

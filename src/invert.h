@@ -3,7 +3,7 @@
  * Documents arrive in doc-id order as streams of (term, position).  Postings
  * accumulate in arena-allocated chunk chains, one chain per term, holding
  * for each (term, document): varint doc-id gap, varint tf, tf varint
- * position deltas.  When the memory used passes the budget, the terms are
+ * position deltas; a record never straddles two chunks.  When the memory used passes the budget, the terms are
  * sorted and written to a run file ("run-NNNN" in the build's folder) and
  * memory starts afresh.  A single document that outgrows the budget (a
  * 100 MB article of distinct words) is spilled in parts: the run ends in
@@ -42,11 +42,16 @@ int inv_end_doc(inverter *inv, uint32_t doc_id);
 uint32_t inv_runs(const inverter *inv);
 
 /* A consumer of the merged terms.  For each term: begin, then one call of
- * posting per document (positions decoded), then end. */
+ * posting or posting_raw per document, then end.  posting has the
+ * positions decoded; posting_raw has them as they are kept (n bytes: tf
+ * varints, each the gap from the previous position, the first from 0),
+ * which is what most documents get, without decoding them. */
 typedef struct {
     int (*begin)(void *ctx, const char *term, size_t len);
     int (*posting)(void *ctx, uint32_t doc, uint32_t tf,
                    const uint32_t *pos);
+    int (*posting_raw)(void *ctx, uint32_t doc, uint32_t tf,
+                       const unsigned char *pos, size_t n);
     int (*end)(void *ctx);
     void *ctx;
 } inv_sink;

@@ -766,25 +766,26 @@ static void flush_block(seg_writer *w)
     w->n = 0;
 }
 
-static int w_posting(void *ctx, uint32_t doc, uint32_t tf,
-                     const uint32_t *pos)
+/* The start of a posting: checks it, and notes where its block's
+ * positions begin. */
+static int posting_start(seg_writer *w, uint32_t doc, uint32_t tf)
 {
-    seg_writer *w = ctx;
     if (w->err)
         return w->err;
     if (doc >= w->ndocs || tf == 0 ||
         (w->df > 0 && (w->n ? w->docs[w->n - 1] : w->last_doc) >= doc))
         return fail(w, err_set(AS_ERR_INTERNAL, "postings out of order"));
-    fwriter *pf = &w->f[SEG_POS];
     if (w->n == 0)
-        w->block_pos_off = (uint32_t)(fw_offset(pf) - w->pos_term_start);
+        w->block_pos_off = (uint32_t)(fw_offset(&w->f[SEG_POS]) -
+                                      w->pos_term_start);
+    return AS_OK;
+}
+
+static int posting_end(seg_writer *w, uint32_t doc, uint32_t tf)
+{
+    fwriter *pf = &w->f[SEG_POS];
     w->docs[w->n] = doc;
     w->tfs[w->n] = tf;
-    uint32_t prev = 0;
-    for (uint32_t k = 0; k < tf; k++) {
-        fw_varint(pf, pos[k] - prev);
-        prev = pos[k];
-    }
     w->positions_total += tf;
     w->df++;
     w->cf += tf;
@@ -793,6 +794,33 @@ static int w_posting(void *ctx, uint32_t doc, uint32_t tf,
     return pf->err ? fail(w, pf->err) : AS_OK;
 }
 
+static int w_posting(void *ctx, uint32_t doc, uint32_t tf,
+                     const uint32_t *pos)
+{
+    seg_writer *w = ctx;
+    int rc = posting_start(w, doc, tf);
+    if (rc)
+        return rc;
+    uint32_t prev = 0;
+    for (uint32_t k = 0; k < tf; k++) {
+        fw_varint(&w->f[SEG_POS], pos[k] - prev);
+        prev = pos[k];
+    }
+    return posting_end(w, doc, tf);
+}
+
+/* The positions as the inverter keeps them are the format of
+ * positions.pos: copied. */
+static int w_posting_raw(void *ctx, uint32_t doc, uint32_t tf,
+                         const unsigned char *pos, size_t n)
+{
+    seg_writer *w = ctx;
+    int rc = posting_start(w, doc, tf);
+    if (rc)
+        return rc;
+    fw_write(&w->f[SEG_POS], pos, n);
+    return posting_end(w, doc, tf);
+}
 static void lex_flush_block(seg_writer *w)
 {
     if (w->lex_in_block == 0)
@@ -856,7 +884,7 @@ static int w_end(void *ctx)
 
 inv_sink seg_writer_sink(seg_writer *w)
 {
-    inv_sink s = {w_begin, w_posting, w_end, w};
+    inv_sink s = {w_begin, w_posting, w_posting_raw, w_end, w};
     return s;
 }
 
