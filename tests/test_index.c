@@ -3,6 +3,7 @@
  * memory budget, lexicon lookups, atomic publish and damaged indexes. */
 #include "testutil.h"
 
+#include <math.h>
 #include <zlib.h>
 
 #include "analyze.h"
@@ -167,7 +168,15 @@ typedef struct {
     size_t at;              /* next occurrence of the naive list */
     uint64_t terms;
     const segment *s;
+    double avgdl, avgtl;
+    uint64_t kth_checked;   /* terms with a stored k-th best tfnorm */
 } walk_ctx;
+
+static int by_value_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
 
 static int compare_term(void *ctx, const char *term, size_t len,
                         const seg_term *t)
@@ -185,8 +194,13 @@ static int compare_term(void *ctx, const char *term, size_t len,
     uint32_t df = 0;
     uint64_t cf = 0;
     static uint32_t pos[80000];
+    static double norm[NDOCS];
     for (uint32_t d = c.doc; d != SEG_DOC_END; d = seg_cursor_next(&c)) {
         uint32_t tf = seg_cursor_tf(&c);
+        /* tfnorm with k1 1.2, b 0.75, the title's for a title term */
+        double dl = t->title ? seg_titlelen(w->s, d) : seg_doclen(w->s, d);
+        double avg = t->title ? w->avgtl : w->avgdl;
+        norm[df] = tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * dl / avg));
         assert_int_equal(seg_positions(&c, pos, 80000), AS_OK);
         for (uint32_t k = 0; k < tf; k++, w->at++) {
             const occ *o = &nv->v[w->at];
@@ -200,6 +214,19 @@ static int compare_term(void *ctx, const char *term, size_t len,
     assert_false(c.bad);
     assert_int_equal(df, t->df);
     assert_int_equal(cf, t->cf);
+    /* The stored 10th best tfnorm: that value rounded down to a float. */
+    if (df >= SEG_KTH) {
+        qsort(norm, df, sizeof *norm, by_value_desc);
+        float want = (float)norm[SEG_KTH - 1];
+        if ((double)want > norm[SEG_KTH - 1])
+            want = nextafterf(want, 0);
+        if (t->kth != want)
+            fail_msg("term %s: stored 10th best %.9g, computed %.9g", name,
+                     (double)t->kth, (double)want);
+        w->kth_checked++;
+    } else {
+        assert_true(t->kth == -1);
+    }
     w->terms++;
     return 0;
 }
@@ -208,9 +235,11 @@ static void compare_with_naive(const char *dir, const naive *nv)
 {
     as_index *ix;
     assert_int_equal(as_index_open(dir, &ix), AS_OK);
-    walk_ctx w = {nv, 0, 0, &ix->seg};
+    walk_ctx w = {nv, 0, 0, &ix->seg, (double)ix->tokens / (double)ix->docs,
+                  (double)ix->seg.title_total / (double)ix->docs, 0};
     assert_int_equal(seg_terms_from(&ix->seg, "", 0, compare_term, &w), 0);
     assert_int_equal(w.at, nv->n);      /* every occurrence was found */
+    assert_true(w.kth_checked > 100);
     assert_int_equal(w.terms, ix->terms);
     assert_int_equal(as_index_check(ix), AS_OK);
     as_index_close(ix);
