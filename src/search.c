@@ -962,9 +962,7 @@ typedef struct {
 static uint32_t win_block(const seg_cursor *c, uint32_t *h, uint32_t start)
 {
     uint32_t k = *h > c->block ? *h : c->block;
-    while (k < c->nblocks && seg_block_last(c, k) < start)
-        k++;
-    return *h = k;
+    return *h = seg_block_find(c, k, start);
 }
 
 /* Bound of tf / B over c's documents in [start, end]; xall is the bound of

@@ -1421,18 +1421,24 @@ uint32_t seg_cursor_seek(seg_cursor *c, uint32_t target)
     if (c->doc >= target)
         return c->doc;
     if (target > c->block_last) {
-        uint32_t k = c->block + 1;
-        while (k < c->nblocks && seg_block_last(c, k) < target)
-            k++;
+        uint32_t k = seg_block_find(c, c->block + 1, target);
         if (k >= c->nblocks || decode_block(c, k))
             return c->doc = SEG_DOC_END;
     }
-    /* The first doc >= target in docs[i..n): a branch-free binary search
-     * (docs[n - 1] >= target). */
+    /* The first doc >= target in docs[i..n) (docs[n - 1] >= target):
+     * galloping from i, as a probe of a long list often lands a few
+     * documents on, then a branch-free binary search. */
     const uint32_t *base = c->docs + c->i;
     uint32_t len = c->n - c->i;
     if (len == 0)               /* cannot happen when block_last >= target */
         return c->doc = SEG_DOC_END;
+    uint32_t step = 1;
+    for (; step < len && base[step - 1] < target; step *= 2) {
+        base += step;
+        len -= step;
+    }
+    if (step < len)
+        len = step;             /* base[step - 1] >= target */
     while (len > 1) {
         uint32_t half = len / 2;
         base = base[half - 1] < target ? base + half : base;

@@ -165,6 +165,29 @@ static inline uint32_t seg_block_last(const seg_cursor *c, uint32_t k)
     return c->skips ? rd_u32(c->skips + (size_t)k * SEG_SKIP_ENTRY)
                     : c->block_last;
 }
+
+/* The first block from k on whose last document is >= target (nblocks if
+ * none): a galloping search, as a probe may jump over many blocks of a
+ * long list. */
+static inline uint32_t seg_block_find(const seg_cursor *c, uint32_t k,
+                                      uint32_t target)
+{
+    uint32_t step = 1, lo = k;
+    while (k < c->nblocks && seg_block_last(c, k) < target) {
+        lo = k + 1;
+        k += step;
+        step *= 2;
+    }
+    uint32_t hi = k < c->nblocks ? k : c->nblocks;   /* last(hi) >= target */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (seg_block_last(c, mid) < target)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
 /* Bound information of block k (< c->nblocks) without decoding it: its
  * last doc, largest tf, smallest doc length and the default-parameter
  * bound (-1 when not stored: a term of one block, computed exactly from
