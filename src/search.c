@@ -899,15 +899,16 @@ static inline double text_K(const search_plan *pl, uint32_t doc)
 }
 
 /* Add term t's scores of its documents in [from, to] (its cursor at the
- * first) to acc[doc - from], marking them in seen; the cursor ends past
- * to.  Returns the largest doc - from met, or top if larger. */
-static uint32_t accumulate(search_plan *pl, const term_state *t,
-                           uint32_t from, uint32_t to, int64_t *acc,
-                           uint64_t *seen, uint32_t top)
+ * first) to acc[doc - from], marking them in seen and the words of seen
+ * they are in in *words; the cursor ends past to. */
+static void accumulate(search_plan *pl, const term_state *t, uint32_t from,
+                       uint32_t to, int64_t *acc, uint64_t *seen,
+                       uint64_t *words)
 {
     seg_cursor *c = t->c;
     if (c->doc > to)
-        return top;
+        return;
+    uint64_t wd = *words;
     const double wk = t->wk;
     /* The title cursor's document: the few postings at or past it take
      * flat_score's BM25F path. */
@@ -929,17 +930,17 @@ static uint32_t accumulate(search_plan *pl, const term_state *t,
             uint32_t j = doc - from;
             acc[j] += fixed(s);
             seen[j >> 6] |= (uint64_t)1 << (j & 63);
+            wd |= (uint64_t)1 << (j >> 6);
         }
-        if (i > c->i && docs[i - 1] - from > top)
-            top = docs[i - 1] - from;
         if (i < n) {
             c->i = i;
             c->doc = docs[i];
-            return top;
+            break;
         }
         if (seg_cursor_skip_block(c) > to)
-            return top;
+            break;
     }
+    *words = wd;
 }
 
 /* Block-max MaxScore.  The documents are taken in windows of at least
@@ -1058,6 +1059,8 @@ static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
     double *wprefix = mem_calloc(cap + 1, sizeof *wprefix);
     const uint32_t ndocs = (uint32_t)pl->s->ndocs;
     uint32_t win_docs = ndocs / 64;
+    /* At most 4,096: one 64-bit word then marks the words of seen in use
+     * (accumulate). */
     win_docs = win_docs < 128 ? 128 : win_docs > 4096 ? 4096 : win_docs;
     int64_t *acc = mem_calloc(win_docs, sizeof *acc);
     uint64_t *seen = mem_calloc(win_docs / 64 + 1, sizeof *seen);
@@ -1181,9 +1184,9 @@ static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
             if (from > end)
                 break;
             uint32_t to = end - from < win_docs ? end : from + win_docs - 1;
-            uint32_t top = 0;       /* the last document found, - from */
+            uint64_t words = 0;     /* the words of seen in use */
             for (size_t i = wfirst; i < nterms; i++)
-                top = accumulate(pl, win[i], from, to, acc, seen, top);
+                accumulate(pl, win[i], from, to, acc, seen, &words);
             /* The documents found, and among them those whose sum with
              * every non-essential bound beats the threshold (a little
              * loosely: the test is made again exactly below), gathered
@@ -1192,7 +1195,8 @@ static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
             int64_t fneed = need < 0 ? INT64_MIN
                                      : (int64_t)(need * 4294967296.0) - 2;
             uint32_t ncand = 0;
-            for (uint32_t w = 0; w <= top >> 6; w++) {
+            for (; words; words &= words - 1) {
+                uint32_t w = (uint32_t)__builtin_ctzll(words);
                 uint64_t bits = seen[w];
                 seen[w] = 0;
                 while (bits) {
