@@ -254,9 +254,19 @@ int as_index_open(const char *dir, as_index **out)
             }
             break;
         }
-        struct stat st;
-        if (stat(gdir, &st) == 0)
-            break;              /* the generation is there: real damage */
+        /* Retry only if the manifest now names another generation: the
+         * one read was replaced, and may be half deleted (its folder
+         * still there, some files gone).  Else the damage is real. */
+        as_index *now = mem_calloc(1, sizeof *now);
+        if (!now) {
+            rc = err_set(AS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        int moved = read_manifest(dir, now) == AS_OK &&
+                    strcmp(now->gen, ix->gen) != 0;
+        mem_free(now);
+        if (!moved)
+            break;
     }
     if (rc) {
         mem_free(ix);
