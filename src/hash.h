@@ -1,4 +1,4 @@
-/* hash.h - the hash function for in-memory tables (terms, stem cache). */
+/* hash.h - the hash function for the inverter's term table. */
 #ifndef AS_HASH_H
 #define AS_HASH_H
 
