@@ -330,6 +330,14 @@ static int is_hyphen(int32_t cp)
 
 /* ---- Folding ------------------------------------------------------------ */
 
+/* Longest word folded while scanned (analyzer_run). */
+#define FAST_WORD 64
+
+static inline unsigned char fold_ascii(unsigned char c)
+{
+    return (unsigned char)(c + (((unsigned)(c - 'A') < 26u) << 5));
+}
+
 /* Append word s[0..n), folded, to a->fold.  Returns AS_OK or
  * AS_ERR_NOMEM. */
 static int fold_word(analyzer *a, const unsigned char *s, size_t n)
@@ -355,7 +363,7 @@ static int fold_word(analyzer *a, const unsigned char *s, size_t n)
             break;
         if (c == '\'' || c == ',')
             continue;
-        *o++ = (unsigned char)(c + (((unsigned)(c - 'A') < 26u) << 5));
+        *o++ = fold_ascii(c);
     }
     if (i == n) {
         f->len = (size_t)(o - f->p);
@@ -491,7 +499,15 @@ int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
             size_t wstart = i;
             int prev = cls;
             i += n;
-            /* Most words: a run of ASCII letters and digits. */
+            /* Most words: a run of ASCII letters and digits, folded into
+             * a->fold while they are scanned (up to FAST_WORD bytes). */
+            size_t off = a->fold.len;
+            if (buf_reserve(&a->fold, FAST_WORD + 8))
+                return AS_ERR_NOMEM;
+            unsigned char *o = a->fold.p + off, *omax = o + FAST_WORD;
+            int fast = s[wstart] < 0x80;
+            if (fast)
+                *o++ = fold_ascii(s[wstart]);
             for (; i < len; i++) {
                 unsigned char c = s[i];
                 if ((unsigned)((c | 0x20) - 'a') < 26u)
@@ -500,34 +516,44 @@ int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
                     prev = C_DIGIT;
                 else
                     break;
+                if (o < omax)
+                    *o++ = fold_ascii(c);
+                else
+                    fast = 0;
             }
-            while (i < len) {
-                cls = char_class(s, len, i, &cp, &n);
-                if (cls != C_SEP) {
-                    prev = cls;
-                    i += n;
-                    continue;
-                }
-                /* A joiner stays inside the word when the next character
-                 * is of the right class. */
-                if (i + n < len) {
-                    int32_t ncp;
-                    size_t nn;
-                    int next = char_class(s, len, i + n, &ncp, &nn);
-                    if ((is_apostrophe(cp) && prev == C_LETTER &&
-                         next == C_LETTER) ||
-                        ((cp == '.' || cp == ',') && prev == C_DIGIT &&
-                         next == C_DIGIT)) {
-                        i += n + nn;
-                        prev = next;
+            /* Done, unless a joiner or a non-ASCII character may go on
+             * with the word: then the general scan and fold_word. */
+            if (fast && (i == len || (s[i] < 0x80 && s[i] != '\'' &&
+                                      s[i] != '.' && s[i] != ','))) {
+                a->fold.len = (size_t)(o - a->fold.p);
+            } else {
+                while (i < len) {
+                    cls = char_class(s, len, i, &cp, &n);
+                    if (cls != C_SEP) {
+                        prev = cls;
+                        i += n;
                         continue;
                     }
+                    /* A joiner stays inside the word when the next character
+                     * is of the right class. */
+                    if (i + n < len) {
+                        int32_t ncp;
+                        size_t nn;
+                        int next = char_class(s, len, i + n, &ncp, &nn);
+                        if ((is_apostrophe(cp) && prev == C_LETTER &&
+                             next == C_LETTER) ||
+                            ((cp == '.' || cp == ',') && prev == C_DIGIT &&
+                             next == C_DIGIT)) {
+                            i += n + nn;
+                            prev = next;
+                            continue;
+                        }
+                    }
+                    break;
                 }
-                break;
+                if ((rc = fold_word(a, s + wstart, i - wstart)))
+                    return rc;
             }
-            size_t off = a->fold.len;
-            if ((rc = fold_word(a, s + wstart, i - wstart)))
-                return rc;
             if (a->fold.len > off) {
                 if (a->nq == AN_QUEUE && (rc = flush_queue(a, fn, ctx)))
                     return rc;
