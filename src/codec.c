@@ -120,6 +120,82 @@ static const unpack_fn unpackers[33] = {
     unpack_32,
 };
 
+/* With AVX2, eight values at a time.  The values of a group of eight
+ * take 8 * bits bits, a whole number of bytes, so every group has the same
+ * layout from its first byte: the first four values are loaded into the
+ * low 128-bit lane from the group's first byte, the next four into the
+ * high lane from byte (4 * bits) / 8; a byte shuffle puts each value's four
+ * bytes into its 32-bit lane (a value of up to 25 bits starts at most 7
+ * bits into them), a shift per lane and a mask finish it.  The plan of
+ * each width is computed once.  The last group reads up to 16 bytes past
+ * the block (CODEC_PAD). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define SIMD_MAX_BITS 25
+
+typedef struct {
+    uint8_t shuf[32];
+    uint32_t shift[8];
+    uint32_t hi;            /* the high lane's first byte in the group */
+} simd_plan;
+
+static simd_plan plans[SIMD_MAX_BITS + 1];
+static int simd_ok;         /* the CPU has AVX2 and the plans are made */
+static int simd_off;        /* codec_set_simd(0) */
+
+__attribute__((constructor)) static void simd_init(void)
+{
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2"))
+        return;
+    for (unsigned b = 1; b <= SIMD_MAX_BITS; b++) {
+        simd_plan *p = &plans[b];
+        p->hi = (4 * b) >> 3;
+        for (unsigned j = 0; j < 8; j++) {
+            unsigned lane = j / 4;
+            unsigned bit = j * b - (lane ? 8 * p->hi : 0);
+            for (unsigned k = 0; k < 4; k++)
+                p->shuf[lane * 16 + (j % 4) * 4 + k] =
+                    (uint8_t)((bit >> 3) + k);
+            p->shift[j] = bit & 7;
+        }
+    }
+    simd_ok = 1;
+}
+
+__attribute__((target("avx2"))) static void
+unpack_avx2(const unsigned char *in, unsigned bits, uint32_t *out)
+{
+    const simd_plan *p = &plans[bits];
+    const __m256i shuf = _mm256_loadu_si256((const __m256i *)p->shuf);
+    const __m256i shift = _mm256_loadu_si256((const __m256i *)p->shift);
+    const __m256i mask = _mm256_set1_epi32((int)((1u << bits) - 1));
+    for (unsigned g = 0; g < CODEC_BLOCK / 8; g++) {
+        const unsigned char *q = in + g * bits;
+        __m128i lo = _mm_loadu_si128((const __m128i *)q);
+        __m128i hi = _mm_loadu_si128((const __m128i *)(q + p->hi));
+        __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+        v = _mm256_shuffle_epi8(v, shuf);
+        v = _mm256_srlv_epi32(v, shift);
+        v = _mm256_and_si256(v, mask);
+        _mm256_storeu_si256((__m256i *)(out + 8 * g), v);
+    }
+}
+
+int codec_set_simd(int on)
+{
+    int was = !simd_off;
+    simd_off = !on;
+    return was;
+}
+#else
+int codec_set_simd(int on)
+{
+    (void)on;
+    return 0;
+}
+#endif
+
 void codec_unpack128_padded(const unsigned char *in, unsigned bits,
                             uint32_t *out)
 {
@@ -127,6 +203,12 @@ void codec_unpack128_padded(const unsigned char *in, unsigned bits,
         memset(out, 0, CODEC_BLOCK * sizeof *out);
         return;
     }
+#ifdef SIMD_MAX_BITS
+    if (bits <= SIMD_MAX_BITS && simd_ok && !simd_off) {
+        unpack_avx2(in, bits, out);
+        return;
+    }
+#endif
     unpackers[bits](in, out);
 }
 

@@ -25,7 +25,7 @@
 #define CODEC_BLOCK 128
 #define CODEC_PACKED_BYTES(bits) ((size_t)(bits) * 16)
 /* Bytes past a packed block that codec_unpack128_padded may read. */
-#define CODEC_PAD 8
+#define CODEC_PAD 16
 
 typedef struct {
     const unsigned char *p, *end;
@@ -123,5 +123,9 @@ void codec_unpack128(const unsigned char *in, unsigned bits, uint32_t *out);
  * (their values do not matter), which must be readable. */
 void codec_unpack128_padded(const unsigned char *in, unsigned bits,
                             uint32_t *out);
+/* The unpackers use AVX2 where the CPU has it (widths up to 25 bits);
+ * codec_set_simd(0) turns that off, for tests and the benchmark.  Returns
+ * the previous setting; not for use while other threads decode. */
+int codec_set_simd(int on);
 
 #endif

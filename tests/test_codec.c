@@ -70,7 +70,11 @@ static void test_varint_overrun(void **state)
 static void test_pack_every_width(void **state)
 {
     (void)state;
+    /* Both unpackers where the CPU has AVX2: first the SIMD one, then the
+     * scalar one. */
+    for (int simd = 1; simd >= 0; simd--)
     for (unsigned bits = 0; bits <= 32; bits++) {
+        codec_set_simd(simd);
         uint32_t in[128], out[128];
         for (int i = 0; i < 128; i++) {
             uint64_t mask = bits == 32 ? 0xffffffffull : ((1ull << bits) - 1);
@@ -80,14 +84,19 @@ static void test_pack_every_width(void **state)
             in[77] = bits == 32 ? UINT32_MAX : (uint32_t)((1ull << bits) - 1);
         }
         assert_int_equal(codec_bits_for(in, 128), bits);
-        unsigned char packed[16 * 32 + 8];
+        unsigned char packed[16 * 32 + CODEC_PAD];
         memset(packed, 0xaa, sizeof packed);
         codec_pack128(in, bits, packed);
         /* Nothing written past the block. */
         assert_int_equal(packed[CODEC_PACKED_BYTES(bits)], 0xaa);
         codec_unpack128(packed, bits, out);
         assert_memory_equal(in, out, sizeof in);
+        /* The padded unpacker, with garbage after the block. */
+        memset(out, 0, sizeof out);
+        codec_unpack128_padded(packed, bits, out);
+        assert_memory_equal(in, out, sizeof in);
     }
+    codec_set_simd(1);
 }
 
 static void test_pack_edges(void **state)
