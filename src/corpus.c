@@ -1012,6 +1012,9 @@ static void line_too_long(reader *r, const file_entry *f,
 
 #define GZ_SLOTS 4
 #define GZ_CHUNK (1 << 16)
+/* Smaller files are read on the caller's thread: starting a thread costs
+ * more than it saves on them. */
+#define GZ_THREAD_MIN ((uint64_t)256 << 10)
 
 typedef struct {
     unsigned char data[GZ_CHUNK];
@@ -1070,15 +1073,16 @@ static void *gz_main(void *arg)
     }
 }
 
-/* Start reading gz ahead; AS_ERR_NOMEM (gz stays the caller's). */
-static int gz_start(gz_ahead *a, gzFile gz)
+/* Start reading gz ahead (threaded: a file of size bytes or more than
+ * GZ_THREAD_MIN); AS_ERR_NOMEM (gz stays the caller's). */
+static int gz_start(gz_ahead *a, gzFile gz, uint64_t size)
 {
     memset(a, 0, sizeof *a);
     a->gz = gz;
     a->slot = mem_alloc((GZ_SLOTS + 1) * sizeof *a->slot);
     if (!a->slot)
         return AS_ERR_NOMEM;
-    if (pthread_mutex_init(&a->mu, NULL) != 0)
+    if (size < GZ_THREAD_MIN || pthread_mutex_init(&a->mu, NULL) != 0)
         return AS_OK;
     if (pthread_cond_init(&a->cv, NULL) != 0) {
         pthread_mutex_destroy(&a->mu);
@@ -1141,7 +1145,7 @@ static int read_jsonl(reader *r, const file_entry *f)
     }
     gzbuffer(gz, 1 << 17);
     gz_ahead ga;
-    if (gz_start(&ga, gz)) {
+    if (gz_start(&ga, gz, (uint64_t)f->size)) {
         gzclose(gz);
         return err_set(AS_ERR_NOMEM, "out of memory");
     }

@@ -262,11 +262,15 @@ int as_index_open(const char *dir, as_index **out)
             rc = err_set(AS_ERR_NOMEM, "out of memory");
             break;
         }
+        char msg[1024];         /* seg_open's message, kept */
+        snprintf(msg, sizeof msg, "%s", as_errmsg());
         int moved = read_manifest(dir, now) == AS_OK &&
                     strcmp(now->gen, ix->gen) != 0;
         mem_free(now);
-        if (!moved)
+        if (!moved) {
+            err_set(rc, "%s", msg);
             break;
+        }
     }
     if (rc) {
         mem_free(ix);

@@ -351,6 +351,77 @@ static void test_jsonl_gz_and_truncated(void **state)
     free(d);
 }
 
+/* A JSONL.gz file big enough to be decompressed ahead on a thread of its
+ * own (GZ_THREAD_MIN): read whole, cut short, and damaged in the middle,
+ * each reported as when it is read on the calling thread. */
+static void test_big_jsonl_gz_read_ahead(void **state)
+{
+    (void)state;
+    char *d = tu_tmpdir();
+    char p[4300], full[4300];
+    snprintf(full, sizeof full, "%s/big.full", d);
+    gzFile z = gzopen(full, "wb");
+    assert_non_null(z);
+    enum { N = 20000 };
+    uint32_t seed = 12345;
+    for (int i = 0; i < N; i++) {
+        char words[200];
+        size_t n = 0;
+        for (int w = 0; w < 12; w++) {
+            for (int k = 0; k < 7; k++) {
+                seed = seed * 1103515245u + 12345u;
+                words[n++] = (char)('a' + (seed >> 16) % 26);
+            }
+            words[n++] = ' ';
+        }
+        words[n] = '\0';
+        assert_true(gzprintf(z, "{\"id\":\"B%05d\",\"title\":\"T\","
+                                "\"text\":\"%s\"}\n", i, words) > 0);
+    }
+    assert_int_equal(gzclose(z), Z_OK);
+    FILE *f = fopen(full, "rb");
+    assert_non_null(f);
+    static unsigned char data[4 << 20];
+    size_t size = fread(data, 1, sizeof data, f);
+    fclose(f);
+    unlink(full);
+    assert_true(size > 512 * 1024 && size < sizeof data);
+
+    got g;
+    as_build_report rep;
+    snprintf(p, sizeof p, "%s/a.jsonl.gz", d);
+    tu_write(p, data, size);
+    assert_int_equal(read_all(p, &g, &rep), AS_OK);
+    assert_int_equal(rep.docs, N);
+    assert_string_equal(g.id[0], "B00000");
+    assert_int_equal(rep.skipped[AS_SKIP_TRUNCATED], 0);
+    free_got(&g);
+    unlink(p);
+
+    snprintf(p, sizeof p, "%s/cut.jsonl.gz", d);
+    tu_write(p, data, size - 1000);
+    assert_int_equal(read_all(p, &g, &rep), AS_OK);
+    assert_int_equal(rep.skipped[AS_SKIP_TRUNCATED], 1);
+    assert_true(rep.docs > N / 2 && rep.docs < N);
+    assert_non_null(strstr(g.warnings, "cut.jsonl.gz: truncated gzip"));
+    free_got(&g);
+    unlink(p);
+
+    /* Bytes overwritten in the middle: the deflate data is invalid (or,
+     * if it still decodes, the CRC fails at the end). */
+    snprintf(p, sizeof p, "%s/bad.jsonl.gz", d);
+    memset(data + size / 2, 0xff, 64);
+    tu_write(p, data, size);
+    assert_int_equal(read_all(p, &g, &rep), AS_OK);
+    assert_int_equal(rep.skipped[AS_SKIP_TRUNCATED], 1);
+    assert_true(rep.docs >= N / 4 && rep.docs < N);
+    assert_non_null(strstr(g.warnings, "bad.jsonl.gz: "));
+    assert_non_null(strstr(g.warnings, "the rest of the file is lost"));
+    free_got(&g);
+    tu_rmrf(d);
+    free(d);
+}
+
 static void test_bad_files(void **state)
 {
     (void)state;
@@ -511,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_jsonl),
         cmocka_unit_test(test_json_fast_path),
         cmocka_unit_test(test_jsonl_gz_and_truncated),
+        cmocka_unit_test(test_big_jsonl_gz_read_ahead),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_unreadable_when_not_root),
         cmocka_unit_test(test_order_ids_and_loops),
