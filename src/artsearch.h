@@ -145,8 +145,9 @@ typedef struct {
  * AS_ERR_USAGE, a corpus without documents AS_ERR_NOTFOUND (the index is
  * left as it was), another build running on index_dir AS_ERR_IO.  Calls
  * opts->warn and opts->progress from the calling thread only.  It runs
- * two threads of its own (one reads the corpus, one compresses the doc
- * store) and has joined them when it returns. */
+ * threads of its own (one reads and analyzes the corpus, one compresses
+ * the doc store, one decompresses ahead while a JSONL file of 256 KiB or
+ * more is read) and has joined them when it returns. */
 AS_API int as_build(const char *corpus_path, const char *index_dir,
              const as_build_opts *opts, as_build_report *report);
 
