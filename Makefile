@@ -81,7 +81,7 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
 LIB_SRC = src/err.c src/mem.c src/buf.c src/codec.c src/analyze.c \
           src/corpus.c src/invert.c src/segment.c src/index.c src/search.c \
-          src/snippet.c src/query.c src/api.c
+          src/snippet.c src/query.c src/api.c src/ring.c
 LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 PIC_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/pic/%.o)
 # Every module, for the tests and the benchmark, which test internals.

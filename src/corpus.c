@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "mem.h"
+#include "ring.h"
 
 const char *as_skip_reason(int reason)
 {
@@ -1029,12 +1030,8 @@ typedef struct {
     gzFile gz;
     gz_chunk *slot;     /* GZ_SLOTS for the ring, then the caller's own */
     int threaded;
+    ring ring;
     pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;  /* any change of the fields below */
-    size_t head, count; /* the chunks filled, oldest first */
-    int taken;          /* the caller holds slot[head] */
-    int stop;           /* the caller is done */
 } gz_ahead;
 
 static void gz_fill(gzFile gz, gz_chunk *c)
@@ -1053,24 +1050,14 @@ static void gz_fill(gzFile gz, gz_chunk *c)
 static void *gz_main(void *arg)
 {
     gz_ahead *a = arg;
-    for (;;) {
-        pthread_mutex_lock(&a->mu);
-        while (a->count == GZ_SLOTS && !a->stop)
-            pthread_cond_wait(&a->cv, &a->mu);
-        if (a->stop) {
-            pthread_mutex_unlock(&a->mu);
-            return NULL;
-        }
-        gz_chunk *c = &a->slot[(a->head + a->count) % GZ_SLOTS];
-        pthread_mutex_unlock(&a->mu);
-        gz_fill(a->gz, c);
-        pthread_mutex_lock(&a->mu);
-        a->count++;
-        pthread_cond_broadcast(&a->cv);
-        pthread_mutex_unlock(&a->mu);
-        if (c->got <= 0)
-            return NULL;        /* the caller reads no further */
+    for (long i; (i = ring_put(&a->ring)) >= 0;) {
+        gz_fill(a->gz, &a->slot[i]);
+        ring_publish(&a->ring);
+        if (a->slot[i].got <= 0)
+            break;              /* the caller reads no further */
     }
+    ring_done(&a->ring);
+    return NULL;
 }
 
 /* Start reading gz ahead (threaded: a file of size bytes or more than
@@ -1082,15 +1069,10 @@ static int gz_start(gz_ahead *a, gzFile gz, uint64_t size)
     a->slot = mem_alloc((GZ_SLOTS + 1) * sizeof *a->slot);
     if (!a->slot)
         return AS_ERR_NOMEM;
-    if (size < GZ_THREAD_MIN || pthread_mutex_init(&a->mu, NULL) != 0)
+    if (size < GZ_THREAD_MIN || ring_init(&a->ring, GZ_SLOTS) != 0)
         return AS_OK;
-    if (pthread_cond_init(&a->cv, NULL) != 0) {
-        pthread_mutex_destroy(&a->mu);
-        return AS_OK;
-    }
     if (pthread_create(&a->th, NULL, gz_main, a) != 0) {
-        pthread_cond_destroy(&a->cv);
-        pthread_mutex_destroy(&a->mu);
+        ring_destroy(&a->ring);
         return AS_OK;
     }
     a->threaded = 1;
@@ -1100,35 +1082,27 @@ static int gz_start(gz_ahead *a, gzFile gz, uint64_t size)
 /* The next chunk, valid until the next call. */
 static const gz_chunk *gz_next(gz_ahead *a)
 {
+    gz_chunk *own = &a->slot[GZ_SLOTS];
     if (!a->threaded) {
-        gz_fill(a->gz, &a->slot[GZ_SLOTS]);
-        return &a->slot[GZ_SLOTS];
+        gz_fill(a->gz, own);
+        return own;
     }
-    pthread_mutex_lock(&a->mu);
-    if (a->taken) {
-        a->head = (a->head + 1) % GZ_SLOTS;
-        a->count--;
-        pthread_cond_broadcast(&a->cv);
-    }
-    while (a->count == 0)
-        pthread_cond_wait(&a->cv, &a->mu);
-    a->taken = 1;
-    const gz_chunk *c = &a->slot[a->head];
-    pthread_mutex_unlock(&a->mu);
-    return c;
+    long i = ring_get(&a->ring);
+    if (i >= 0)
+        return &a->slot[i];
+    /* Cannot happen: the thread ends on the chunk that ends the file.
+     * Reported as a cut file, never a hang. */
+    memset(own, 0, sizeof *own);
+    return own;
 }
 
 /* Stop the thread and close the file. */
 static void gz_finish(gz_ahead *a)
 {
     if (a->threaded) {
-        pthread_mutex_lock(&a->mu);
-        a->stop = 1;
-        pthread_cond_broadcast(&a->cv);
-        pthread_mutex_unlock(&a->mu);
+        ring_stop(&a->ring);
         pthread_join(a->th, NULL);
-        pthread_cond_destroy(&a->cv);
-        pthread_mutex_destroy(&a->mu);
+        ring_destroy(&a->ring);
     }
     mem_free(a->slot);
     gzclose(a->gz);

@@ -36,6 +36,7 @@
 #include "err.h"
 #include "invert.h"
 #include "mem.h"
+#include "ring.h"
 
 #define DEFAULT_MEMORY ((size_t)256 << 20)
 
@@ -997,17 +998,9 @@ int as_builder_finish(as_builder *bd, as_build_report *report)
 #define PIPE_BATCH STREAM_PIECE
 
 typedef struct {
-    buf data;               /* a piece of the stream */
-} batch;
-
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;      /* any change of the fields below */
-    batch slot[PIPE_SLOTS];
-    size_t head, count;     /* the filled batches, oldest first */
-    int filling;            /* the reader holds slot (head + count) */
-    int done;               /* the reader has finished */
-    int stop;               /* the caller failed: the reader stops */
+    ring ring;
+    buf slot[PIPE_SLOTS];   /* pieces of the stream; the caller empties a
+                               slot before giving it back */
     int rc;                 /* the reader's result, and its message */
     char msg[1024];
     /* the reader's arguments */
@@ -1017,49 +1010,18 @@ typedef struct {
     an_side *a;
 } pipe_t;
 
-/* The reader: take the next free slot (0) or learn that the caller
- * stopped (nonzero).  Called with the lock held. */
-static int pipe_take(pipe_t *p)
-{
-    while (p->count == PIPE_SLOTS && !p->stop)
-        pthread_cond_wait(&p->cv, &p->mu);
-    if (p->stop)
-        return 1;
-    p->filling = 1;
-    buf *d = &p->slot[(p->head + p->count) % PIPE_SLOTS].data;
-    buf_clear(d);
-    d->err = 0;
-    return 0;
-}
-
-/* The reader: hand the slot being filled to the caller. */
-static void pipe_publish(pipe_t *p)
-{
-    pthread_mutex_lock(&p->mu);
-    if (p->filling) {
-        p->filling = 0;
-        p->count++;
-        pthread_cond_broadcast(&p->cv);
-    }
-    pthread_mutex_unlock(&p->mu);
-}
-
-/* The reader: the slot to append to, taking one if needed; NULL when the
- * caller stopped. */
+/* The reader: the slot to append to; NULL when the caller stopped. */
 static buf *pipe_fill(pipe_t *p)
 {
-    pthread_mutex_lock(&p->mu);
-    int stopped = p->filling ? p->stop : pipe_take(p);
-    buf *b = stopped ? NULL : &p->slot[(p->head + p->count) % PIPE_SLOTS].data;
-    pthread_mutex_unlock(&p->mu);
-    return b;
+    long i = ring_put(&p->ring);
+    return i < 0 ? NULL : &p->slot[i];
 }
 
 /* The analyzing side's piece callback: hand the batch on, take the next. */
 static int pipe_piece(void *ctx)
 {
     pipe_t *p = ctx;
-    pipe_publish(p);
+    ring_publish(&p->ring);
     if (!(p->a->out = pipe_fill(p)))
         return AS_ERR_INTERNAL;         /* ignored: the caller's rc wins */
     return AS_OK;
@@ -1072,7 +1034,7 @@ static int pipe_doc(void *ctx, const corpus_doc *d)
         return AS_ERR_INTERNAL;
     int rc = analyze_doc(p->a, d);
     if (rc == AS_OK && p->a->out->len >= PIPE_BATCH)
-        pipe_publish(p);
+        ring_publish(&p->ring);
     return rc;
 }
 
@@ -1106,14 +1068,11 @@ static void *pipe_reader(void *arg)
 {
     pipe_t *p = arg;
     int rc = corpus_read(p->path, &p->co, pipe_doc, p, p->rep);
-    pipe_publish(p);
-    pthread_mutex_lock(&p->mu);
-    p->rc = rc;
+    p->rc = rc;         /* the caller reads them after ring_done */
     if (rc)
         snprintf(p->msg, sizeof p->msg, "%s", as_errmsg());
-    p->done = 1;
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
+    ring_publish(&p->ring);
+    ring_done(&p->ring);
     return NULL;
 }
 
@@ -1132,18 +1091,13 @@ static int read_corpus(as_builder *bd, const char *path,
     p->rep = &bd->rep;
     p->a = &bd->a;
     for (int i = 0; i < PIPE_SLOTS; i++)
-        buf_init(&p->slot[i].data);
+        buf_init(&p->slot[i]);
     pthread_t th;
-    int threaded = pthread_mutex_init(&p->mu, NULL) == 0;
-    if (threaded && pthread_cond_init(&p->cv, NULL) != 0) {
-        pthread_mutex_destroy(&p->mu);
-        threaded = 0;
-    }
+    int threaded = ring_init(&p->ring, PIPE_SLOTS) == 0;
     bd->a.piece = pipe_piece;
     bd->a.piece_ctx = p;
     if (threaded && pthread_create(&th, NULL, pipe_reader, p) != 0) {
-        pthread_cond_destroy(&p->cv);
-        pthread_mutex_destroy(&p->mu);
+        ring_destroy(&p->ring);
         threaded = 0;
     }
     if (!threaded) {
@@ -1153,26 +1107,15 @@ static int read_corpus(as_builder *bd, const char *path,
         return corpus_read(path, co, builder_doc, bd, &bd->rep);
     }
     int rc = AS_OK;
-    for (;;) {
-        pthread_mutex_lock(&p->mu);
-        while (p->count == 0 && !p->done)
-            pthread_cond_wait(&p->cv, &p->mu);
-        if (p->count == 0) {
-            pthread_mutex_unlock(&p->mu);
+    for (long i; (i = ring_get(&p->ring)) >= 0;) {
+        buf *b = &p->slot[i];
+        rc = invert_stream(&bd->v, b->p, b->len, opts);
+        buf_clear(b);
+        b->err = 0;
+        if (rc) {
+            ring_stop(&p->ring);
             break;
         }
-        const batch *b = &p->slot[p->head];
-        pthread_mutex_unlock(&p->mu);
-        rc = invert_stream(&bd->v, b->data.p, b->data.len, opts);
-        pthread_mutex_lock(&p->mu);
-        p->head = (p->head + 1) % PIPE_SLOTS;
-        p->count--;
-        if (rc)
-            p->stop = 1;
-        pthread_cond_broadcast(&p->cv);
-        pthread_mutex_unlock(&p->mu);
-        if (rc)
-            break;
     }
     pthread_join(th, NULL);
     bd->a.out = &bd->stream;
@@ -1180,10 +1123,9 @@ static int read_corpus(as_builder *bd, const char *path,
     bd->a.piece_ctx = bd;
     if (rc == AS_OK && p->rc)
         rc = err_set(p->rc, "%s", p->msg);
-    pthread_cond_destroy(&p->cv);
-    pthread_mutex_destroy(&p->mu);
+    ring_destroy(&p->ring);
     for (int i = 0; i < PIPE_SLOTS; i++)
-        buf_free(&p->slot[i].data);
+        buf_free(&p->slot[i]);
     mem_free(p);
     return rc;
 }
