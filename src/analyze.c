@@ -411,8 +411,8 @@ static int has_letter(const unsigned char *s, size_t n)
 /* Queue the word a->fold.p[off..a->fold.len) at pos, from the bytes
  * [start, end) of the text: cut it, decide whether it is stemmed, and if
  * so hash it and prefetch its cache slot. */
-static int queue_word(analyzer *a, size_t off, uint32_t pos, size_t start,
-                      size_t end)
+static void queue_word(analyzer *a, size_t off, uint32_t pos, size_t start,
+                       size_t end)
 {
     buf *f = &a->fold;
     const unsigned char *w = f->p + off;
@@ -430,7 +430,6 @@ static int queue_word(analyzer *a, size_t off, uint32_t pos, size_t start,
             __builtin_prefetch(&a->cache.slots[q->hash &
                                                (a->cache.cap - 1)]);
     }
-    return AS_OK;
 }
 
 /* Turn the queued words into terms and hand them to fn, in order.  Their
@@ -568,8 +567,7 @@ int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
                                                  s[i] == 0xe2))))
                     buf_append(&a->joined, a->fold.p + off,
                                a->fold.len - off);
-                if ((rc = queue_word(a, off, p, wstart, i)))
-                    return rc;
+                queue_word(a, off, p, wstart, i);
                 p++;
                 words++;
             }
@@ -605,8 +603,7 @@ int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
             if (buf_reserve(&a->fold, a->joined.len + 8))
                 return AS_ERR_NOMEM;
             buf_append(&a->fold, a->joined.p, a->joined.len);
-            if ((rc = queue_word(a, off, cpos, cstart, i)))
-                return rc;
+            queue_word(a, off, cpos, cstart, i);
         }
     }
     if ((rc = flush_queue(a, fn, ctx)))

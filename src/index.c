@@ -569,12 +569,24 @@ static int keys_room(inv_side *v, uint32_t key)
     return AS_OK;
 }
 
+/* Forget every key's term number (and, with terms, its term too). */
+static void keys_forget(inv_side *v, int terms)
+{
+    if (!v->mapcap)
+        return;
+    memset(v->map[0], 0, v->mapcap * sizeof *v->map[0]);
+    memset(v->map[1], 0, v->mapcap * sizeof *v->map[1]);
+    if (terms) {
+        memset(v->kterm, 0, v->mapcap * sizeof *v->kterm);
+        buf_clear(&v->kbuf);
+    }
+}
+
 /* Add key's term (text field: f 0, title field: f 1) at pos. */
 static int add_key(inv_side *v, int f, uint32_t key, uint32_t pos)
 {
     if (v->map_runs != inv_runs(v->inv)) {
-        memset(v->map[0], 0, v->mapcap * sizeof *v->map[0]);
-        memset(v->map[1], 0, v->mapcap * sizeof *v->map[1]);
+        keys_forget(v, 0);
         v->map_runs = inv_runs(v->inv);
     }
     uint32_t idx = v->map[f][key];
@@ -624,12 +636,7 @@ static int invert_stream(inv_side *v, const unsigned char *p, size_t n,
         if (key >= K_FIRST_SPECIAL && key != K_NONE) {
             int rc = AS_OK;
             if (key == K_EPOCH) {
-                if (v->mapcap) {
-                    memset(v->kterm, 0, v->mapcap * sizeof *v->kterm);
-                    memset(v->map[0], 0, v->mapcap * sizeof *v->map[0]);
-                    memset(v->map[1], 0, v->mapcap * sizeof *v->map[1]);
-                }
-                buf_clear(&v->kbuf);
+                keys_forget(v, 1);
                 continue;
             }
             if (end - q < 4)

@@ -1,15 +1,17 @@
 /* invert.h - in-memory inversion under a memory budget.
  *
- * Documents arrive in doc-id order as streams of (term, position).  Postings
- * accumulate in arena-allocated chunk chains, one chain per term, holding
- * for each (term, document): varint doc-id gap, varint tf, tf varint
- * position deltas; a record never straddles two chunks.  When the memory used passes the budget, the terms are
- * sorted and written to a run file ("run-NNNN" in the build's folder) and
- * memory starts afresh.  A single document that outgrows the budget (a
- * 100 MB article of distinct words) is spilled in parts: the run ends in
- * the middle of it, and the merge joins its postings again.  inv_finish()
- * then hands every term, in byte order, with its postings from all runs
- * concatenated, to a consumer (the segment writer).
+ * Documents arrive in doc-id order as streams of (term, position).
+ * Postings accumulate in arena-allocated chunk chains, one chain per term,
+ * holding for each (term, document): varint doc-id gap, varint tf, tf
+ * varint position deltas; a record never straddles two chunks.  When the
+ * memory used passes the budget, the terms are sorted and written to a
+ * run file ("run-NNNN" in the build's folder) and memory starts afresh.  A
+ * single document that outgrows the budget (a 100 MB article of distinct
+ * words) is spilled in parts: the run ends in the middle of it, and the
+ * merge joins its postings again.  inv_finish() then hands every term, in
+ * byte order, with its postings from all runs concatenated, to a consumer
+ * (the segment writer); the terms still in memory are the last run, read
+ * where they are.
  *
  * Run file format (internal to a build, never published):
  *   repeated: varint term_len, term bytes, varint df, varint cf,

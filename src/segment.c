@@ -877,6 +877,7 @@ static int w_posting_raw(void *ctx, uint32_t doc, uint32_t tf,
     fw_write(&w->f[SEG_POS], pos, n);
     return posting_end(w, doc, tf);
 }
+
 static void lex_flush_block(seg_writer *w)
 {
     if (w->lex_in_block == 0)
