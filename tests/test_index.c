@@ -565,6 +565,72 @@ static void test_truncated_and_deleted(void **state)
     }
 }
 
+/* A full block whose tfs are packed in 32 bits, one of them 2^32 - 1:
+ * stored as tf - 1, it wraps to 0 when the tfs are unpacked (on first
+ * use), and the query must report a damaged index, not rank with it. */
+/* The term with the longest postings. */
+typedef struct {
+    seg_term t;
+    char name[300];
+} longest;
+
+static int find_longest(void *ctx, const char *term, size_t len,
+                        const seg_term *t)
+{
+    longest *l = ctx;
+    if (t->post_len > l->t.post_len && len < sizeof l->name) {
+        l->t = *t;
+        memcpy(l->name, term, len);
+        l->name[len] = '\0';
+    }
+    return 0;
+}
+
+static void test_wrapped_tf(void **state)
+{
+    (void)state;
+    char good[4300], bad[4300], path[4400];
+    snprintf(good, sizeof good, "%s/one", tu_group_dir);
+    snprintf(bad, sizeof bad, "%s/wrapped", tu_group_dir);
+    copy_dir(good, bad);
+    as_index *ix;
+    assert_int_equal(as_index_open(bad, &ix), AS_OK);
+    longest l;
+    memset(&l, 0, sizeof l);
+    assert_int_equal(seg_terms_from(&ix->seg, "", 0, find_longest, &l), 0);
+    seg_term t = l.t;
+    assert_false(t.title);
+    assert_true(t.df >= 3 * CODEC_BLOCK);
+    uint32_t nblocks = (t.df + CODEC_BLOCK - 1) / CODEC_BLOCK;
+    /* Block 0 follows the skip table; its first data offset is 0. */
+    const unsigned char *pst = ix->seg.f[SEG_PST].p;
+    uint64_t at = t.post_off + (uint64_t)nblocks * SEG_SKIP_ENTRY +
+                  rd_u32(pst + t.post_off + 4);
+    unsigned bg = pst[at];
+    assert_true(2 + CODEC_PACKED_BYTES(bg) + CODEC_PACKED_BYTES(32) <=
+                t.post_off + t.post_len - at);
+    as_index_close(ix);
+    assert_int_equal(gen_file(bad, "postings.pst", path, sizeof path), 0);
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    fseek(fp, (long)at + 1, SEEK_SET);
+    fputc(32, fp);                      /* tf bits */
+    fseek(fp, (long)(at + 2 + CODEC_PACKED_BYTES(bg)), SEEK_SET);
+    for (int k = 0; k < 4; k++)
+        fputc(0xff, fp);                /* the first tf - 1 */
+    fclose(fp);
+    assert_int_equal(as_index_open(bad, &ix), AS_OK);
+    as_query_opts o;
+    as_query_opts_init(&o);
+    o.snippets = 0;
+    o.exact_count = 1;      /* every document scored: no block skipped */
+    as_results *r = NULL;
+    assert_int_equal(as_search(ix, l.name, &o, &r), AS_ERR_CORRUPT);
+    assert_non_null(strstr(as_errmsg(), "postings.pst"));
+    as_results_free(r);
+    as_index_close(ix);
+}
+
 /* Documents handed over one by one; an abandoned build changes nothing. */
 static void test_builder_api(void **state)
 {
@@ -630,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_builder_api),
         cmocka_unit_test(test_flipped_bytes),
         cmocka_unit_test(test_truncated_and_deleted),
+        cmocka_unit_test(test_wrapped_tf),
     };
     return cmocka_run_group_tests_name("index", tests, setup,
                                        tu_group_teardown);
