@@ -186,7 +186,7 @@ int as_search(as_index *ix, const char *text, const as_query_opts *opts,
     if (rc)
         return rc;
     as_results *r = mem_calloc(1, sizeof *r);
-    hl_terms *hl = mem_calloc(1, sizeof *hl);
+    hl_terms *hl = mem_alloc(sizeof *hl);   /* 12 KiB: not zeroed */
     search_plan *pl = NULL;
     search_hit *hits = NULL;
     size_t (*offs)[5] = NULL;
@@ -201,6 +201,7 @@ int as_search(as_index *ix, const char *text, const as_query_opts *opts,
         rc = err_set(AS_ERR_NOMEM, "out of memory");
         goto out;
     }
+    hl->n = 0;
     buf_init(&r->strings);
     buf_init(&r->spans);
     buf_init(&r->notice);

