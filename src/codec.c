@@ -1,6 +1,10 @@
 /* codec.c - varints and bit-packed blocks of 128. */
 #include "codec.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 uint64_t cur_varint_slow(cur *c)
 {
     uint64_t v = 0;
@@ -210,6 +214,29 @@ void codec_unpack128_padded(const unsigned char *in, unsigned bits,
     }
 #endif
     unpackers[bits](in, out);
+}
+
+void codec_prefix128(uint32_t *v, uint32_t start)
+{
+#ifdef __SSE2__
+    /* Four lanes at a time: each adds its left neighbours (two shifted
+     * adds), then the running total so far. */
+    const __m128i one = _mm_set1_epi32(1);
+    __m128i run = _mm_set1_epi32((int)start);
+    for (int i = 0; i < CODEC_BLOCK; i += 4) {
+        __m128i x = _mm_add_epi32(_mm_loadu_si128((const __m128i *)(v + i)),
+                                  one);
+        x = _mm_add_epi32(x, _mm_slli_si128(x, 4));
+        x = _mm_add_epi32(x, _mm_slli_si128(x, 8));
+        x = _mm_add_epi32(x, run);
+        _mm_storeu_si128((__m128i *)(v + i), x);
+        run = _mm_shuffle_epi32(x, 0xff);
+    }
+#else
+    uint32_t d = start;
+    for (int i = 0; i < CODEC_BLOCK; i++)
+        v[i] = d += v[i] + 1;
+#endif
 }
 
 void codec_unpack128(const unsigned char *in, unsigned bits, uint32_t *out)

@@ -123,6 +123,9 @@ void codec_unpack128(const unsigned char *in, unsigned bits, uint32_t *out);
  * (their values do not matter), which must be readable. */
 void codec_unpack128_padded(const unsigned char *in, unsigned bits,
                             uint32_t *out);
+/* Gaps to document numbers, in place: v[i] becomes start + the sum of
+ * v[0..i] + i + 1, modulo 2^32 (SSE2 where the compiler targets it). */
+void codec_prefix128(uint32_t *v, uint32_t start);
 /* The unpackers use AVX2 where the CPU has it (widths up to 25 bits);
  * codec_set_simd(0) turns that off, for tests and the benchmark.  Returns
  * the previous setting; not for use while other threads decode. */

@@ -1340,18 +1340,25 @@ static int decode_block(seg_cursor *c, uint32_t k)
         if (avail < 2 + CODEC_PACKED_BYTES(bg) + CODEC_PACKED_BYTES(bt))
             goto bad;
         unpack(c->s, p + 2, bg, c->docs);
-        /* The last doc, summed in 64 bits (gaps are below 2^32 each), is
-         * checked first; then no partial sum can wrap in 32 bits. */
-        uint64_t gaps = 0;
-        for (int i = 0; i < CODEC_BLOCK; i++)
-            gaps += c->docs[i];
-        if ((k == 0 ? 0 : (uint64_t)base + 1) + gaps + CODEC_BLOCK - 1 >=
-            c->s->ndocs)
-            goto bad;
-        uint32_t d = k == 0 ? UINT32_MAX : base;
-        for (int i = 0; i < CODEC_BLOCK; i++) {
-            d += c->docs[i] + 1;
-            c->docs[i] = d;
+        uint64_t first = k == 0 ? 0 : (uint64_t)base + 1;
+        if (bg <= 24) {
+            /* The 128 steps (gap + 1) sum to at most 2^31, so the last
+             * doc's distance from the first start is exact in 32 bits:
+             * checked after the prefix sum, which then wrapped nowhere. */
+            uint32_t start = k == 0 ? UINT32_MAX : base;
+            codec_prefix128(c->docs, start);
+            if (first + (uint32_t)(c->docs[CODEC_BLOCK - 1] - start) - 1 >=
+                c->s->ndocs)
+                goto bad;
+        } else {
+            /* The last doc, summed in 64 bits (gaps are below 2^32
+             * each), is checked first; then no partial sum can wrap. */
+            uint64_t gaps = 0;
+            for (int i = 0; i < CODEC_BLOCK; i++)
+                gaps += c->docs[i];
+            if (first + gaps + CODEC_BLOCK - 1 >= c->s->ndocs)
+                goto bad;
+            codec_prefix128(c->docs, k == 0 ? UINT32_MAX : base);
         }
         /* The tfs are unpacked on first use (seg_cursor_tf): a probe
          * that misses never needs them. */

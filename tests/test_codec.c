@@ -99,6 +99,27 @@ static void test_pack_every_width(void **state)
     codec_set_simd(1);
 }
 
+/* Gaps to documents: the same as a plain running sum, wrapping modulo
+ * 2^32 as it does, from every kind of start. */
+static void test_prefix(void **state)
+{
+    (void)state;
+    const uint32_t starts[] = {UINT32_MAX, 0, 12345, UINT32_MAX - 300};
+    for (int round = 0; round < 200; round++) {
+        uint32_t v[128], want[128];
+        unsigned bits = (unsigned)round % 33;
+        for (int i = 0; i < 128; i++) {
+            uint64_t mask = bits == 32 ? 0xffffffffull : ((1ull << bits) - 1);
+            v[i] = (uint32_t)(next_rand() & mask);
+        }
+        uint32_t start = starts[round % 4], d = start;
+        for (int i = 0; i < 128; i++)
+            want[i] = d += v[i] + 1;
+        codec_prefix128(v, start);
+        assert_memory_equal(v, want, sizeof v);
+    }
+}
+
 static void test_pack_edges(void **state)
 {
     (void)state;
@@ -124,6 +145,7 @@ int main(void)
         cmocka_unit_test(test_varint_overrun),
         cmocka_unit_test(test_pack_every_width),
         cmocka_unit_test(test_pack_edges),
+        cmocka_unit_test(test_prefix),
     };
     return cmocka_run_group_tests_name("codec", tests, NULL, NULL);
 }
