@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "hash.h"
 #include "mem.h"
 
 /* ---- Stem cache: folded word -> stem, open addressing, arena backed. ---- */
@@ -204,28 +205,7 @@ static inline uint64_t word_head(const unsigned char *w, size_t n)
 #endif
 }
 
-/* The stem cache's hash of w[0..n): 8 bytes at a time (w has 8 readable
- * bytes past n, as for word_head).  Byte by byte, hashing was a tenth of
- * the analysis. */
-static inline uint64_t word_hash(const unsigned char *w, size_t n)
-{
-    uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ull;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t v;
-        memcpy(&v, w + i, 8);
-        h = (h ^ v) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-    }
-    if (i < n)
-        h = (h ^ word_head(w + i, n - i)) * 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 32;
-    return h;
-}
-
-/* Stem w[0..n), whose word_hash is h, through the cache; *out points into
+/* Stem w[0..n), whose hash_bytes is h, through the cache; *out points into
  * the cache.  The slot's inline head spares reading the cached word (a
  * second cache miss) for words of up to 8 bytes. */
 static int stem_word(analyzer *a, const unsigned char *w, size_t n,
@@ -425,7 +405,7 @@ static void queue_word(analyzer *a, size_t off, uint32_t pos, size_t start,
     if (n > 0 && a->stemmer && !a->no_stem &&
         (!a->stem_first || a->stem_first[w[0]]) && has_letter(w, n)) {
         q->stem = 1;
-        q->hash = word_hash(w, n);
+        q->hash = hash_bytes(w, n);
         if (a->cache.slots)
             __builtin_prefetch(&a->cache.slots[q->hash &
                                                (a->cache.cap - 1)]);

@@ -1,8 +1,9 @@
-/* test_buf.c - the growable buffer and the allocation wrapper. */
+/* test_buf.c - the growable buffer, the allocation wrapper and the hash. */
 #include "testutil.h"
 
 #include "artsearch.h"
 #include "buf.h"
+#include "hash.h"
 #include "mem.h"
 
 static void test_append_grows(void **state)
@@ -72,6 +73,30 @@ static void test_arena(void **state)
     assert_int_equal(a.used, 0);
 }
 
+/* hash_bytes reads every byte of its input and none past it: a buffer of
+ * exactly n bytes (ASan in CI sees a read past it), and each byte changed
+ * alone changes the hash, at every length around the 8-byte steps. */
+static void test_hash_covers_every_byte(void **state)
+{
+    (void)state;
+    for (size_t n = 0; n <= 40; n++) {
+        unsigned char *p = malloc(n ? n : 1);
+        assert_non_null(p);
+        for (size_t i = 0; i < n; i++)
+            p[i] = (unsigned char)('a' + (i * 7) % 26);
+        uint64_t h = hash_bytes(p, n);
+        for (size_t k = 0; k < n; k++) {
+            p[k] ^= 0x20;
+            assert_true(hash_bytes(p, n) != h);
+            p[k] ^= 0x20;
+        }
+        /* The length counts: a prefix differs from the whole. */
+        if (n > 0)
+            assert_true(hash_bytes(p, n - 1) != h);
+        free(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -79,6 +104,7 @@ int main(void)
         cmocka_unit_test(test_little_endian),
         cmocka_unit_test(test_sticky_error),
         cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_hash_covers_every_byte),
     };
     return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
 }
