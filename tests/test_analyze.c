@@ -172,6 +172,61 @@ static void test_positions_and_offsets(void **state)
     analyzer_free(a);
 }
 
+/* A compound of more words than the analyzer queues (32) after other
+ * words: the queue is handed on in the middle of it, and every word still
+ * comes with its position and offsets, then the glued first eight. */
+static void test_compound_longer_than_queue(void **state)
+{
+    (void)state;
+    analyzer *a;
+    assert_int_equal(analyzer_new("none", 0, &a), AS_OK);
+    buf text, want, glued;
+    buf_init(&text);
+    buf_init(&want);
+    buf_init(&glued);
+    uint32_t pos = 0;
+    for (int i = 0; i < 20; i++) {
+        size_t at = text.len;
+        buf_printf(&text, "p%d ", i);
+        buf_printf(&want, "%sp%d@%u[%zu,%zu)=p%d", i ? " " : "", i, pos++,
+                   at, text.len - 1, i);
+    }
+    size_t cstart = text.len;
+    uint32_t cpos = pos;
+    for (int i = 0; i < 45; i++) {
+        size_t at = text.len;
+        buf_printf(&text, "%sw%d", i ? "-" : "", i);
+        at += i > 0;
+        buf_printf(&want, " w%d@%u[%zu,%zu)=w%d", i, pos++, at, text.len, i);
+        if (i < 8)
+            buf_printf(&glued, "w%d", i);
+    }
+    buf_terminate(&glued);
+    buf_printf(&want, " %s@%u[%zu,%zu)=", (char *)glued.p, cpos, cstart,
+               text.len);
+    buf_append(&want, text.p + cstart, text.len - cstart);
+    size_t at = text.len + 1;
+    buf_puts(&text, " end");
+    buf_printf(&want, " end@%u[%zu,%zu)=end", pos, at, text.len);
+    buf_terminate(&text);
+    buf_terminate(&want);
+
+    render r;
+    buf_init(&r.out);
+    r.with_offsets = 1;
+    r.text = (char *)text.p;
+    uint32_t p = 0;
+    assert_int_equal(analyzer_run(a, r.text, text.len, &p, on_token, &r), 0);
+    buf_terminate(&r.out);
+    assert_string_equal((char *)r.out.p, (char *)want.p);
+    assert_int_equal(p, pos + 1);
+    buf_free(&r.out);
+    buf_free(&text);
+    buf_free(&want);
+    buf_free(&glued);
+    analyzer_free(a);
+}
+
 static void test_long_terms_cut(void **state)
 {
     (void)state;
@@ -262,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_stopwords_and_none),
         cmocka_unit_test(test_unknown_language),
         cmocka_unit_test(test_positions_and_offsets),
+        cmocka_unit_test(test_compound_longer_than_queue),
         cmocka_unit_test(test_long_terms_cut),
         cmocka_unit_test(test_callback_stops),
         cmocka_unit_test(test_golden),

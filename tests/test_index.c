@@ -565,9 +565,6 @@ static void test_truncated_and_deleted(void **state)
     }
 }
 
-/* A full block whose tfs are packed in 32 bits, one of them 2^32 - 1:
- * stored as tf - 1, it wraps to 0 when the tfs are unpacked (on first
- * use), and the query must report a damaged index, not rank with it. */
 /* The term with the longest postings. */
 typedef struct {
     seg_term t;
@@ -586,15 +583,23 @@ static int find_longest(void *ctx, const char *term, size_t len,
     return 0;
 }
 
-static void test_wrapped_tf(void **state)
+/* The first block of the longest term in a copy of the "one" index. */
+typedef struct {
+    char dir[4300];
+    char term[300];
+    uint64_t at;            /* its offset in postings.pst */
+    uint64_t skip;          /* the offset of its skip entry */
+    unsigned bg;            /* its gaps' width */
+} block0;
+
+static void first_block(const char *copy, block0 *b)
 {
-    (void)state;
-    char good[4300], bad[4300], path[4400];
+    char good[4300];
     snprintf(good, sizeof good, "%s/one", tu_group_dir);
-    snprintf(bad, sizeof bad, "%s/wrapped", tu_group_dir);
-    copy_dir(good, bad);
+    snprintf(b->dir, sizeof b->dir, "%s/%s", tu_group_dir, copy);
+    copy_dir(good, b->dir);
     as_index *ix;
-    assert_int_equal(as_index_open(bad, &ix), AS_OK);
+    assert_int_equal(as_index_open(b->dir, &ix), AS_OK);
     longest l;
     memset(&l, 0, sizeof l);
     assert_int_equal(seg_terms_from(&ix->seg, "", 0, find_longest, &l), 0);
@@ -604,31 +609,82 @@ static void test_wrapped_tf(void **state)
     uint32_t nblocks = (t.df + CODEC_BLOCK - 1) / CODEC_BLOCK;
     /* Block 0 follows the skip table; its first data offset is 0. */
     const unsigned char *pst = ix->seg.f[SEG_PST].p;
-    uint64_t at = t.post_off + (uint64_t)nblocks * SEG_SKIP_ENTRY +
-                  rd_u32(pst + t.post_off + 4);
-    unsigned bg = pst[at];
-    assert_true(2 + CODEC_PACKED_BYTES(bg) + CODEC_PACKED_BYTES(32) <=
-                t.post_off + t.post_len - at);
+    b->at = t.post_off + (uint64_t)nblocks * SEG_SKIP_ENTRY +
+            rd_u32(pst + t.post_off + 4);
+    b->skip = t.post_off;
+    b->bg = pst[b->at];
+    /* Room in the term for the block with both widths at 32 bits. */
+    assert_true(2 + 2 * CODEC_PACKED_BYTES(32) <=
+                t.post_off + t.post_len - b->at);
+    snprintf(b->term, sizeof b->term, "%s", l.name);
     as_index_close(ix);
-    assert_int_equal(gen_file(bad, "postings.pst", path, sizeof path), 0);
+}
+
+/* Write n bytes at offset off of b's postings.pst. */
+static void write_pst(const block0 *b, uint64_t off, const void *p, size_t n)
+{
+    char path[4400];
+    assert_int_equal(gen_file(b->dir, "postings.pst", path, sizeof path), 0);
     FILE *fp = fopen(path, "r+b");
     assert_non_null(fp);
-    fseek(fp, (long)at + 1, SEEK_SET);
-    fputc(32, fp);                      /* tf bits */
-    fseek(fp, (long)(at + 2 + CODEC_PACKED_BYTES(bg)), SEEK_SET);
-    for (int k = 0; k < 4; k++)
-        fputc(0xff, fp);                /* the first tf - 1 */
+    fseek(fp, (long)off, SEEK_SET);
+    assert_int_equal(fwrite(p, 1, n, fp), n);
     fclose(fp);
-    assert_int_equal(as_index_open(bad, &ix), AS_OK);
+}
+
+/* Every document of b's term scored: the query reports a damaged index. */
+static void expect_damaged(const block0 *b)
+{
+    as_index *ix;
+    assert_int_equal(as_index_open(b->dir, &ix), AS_OK);
     as_query_opts o;
     as_query_opts_init(&o);
     o.snippets = 0;
     o.exact_count = 1;      /* every document scored: no block skipped */
     as_results *r = NULL;
-    assert_int_equal(as_search(ix, l.name, &o, &r), AS_ERR_CORRUPT);
+    assert_int_equal(as_search(ix, b->term, &o, &r), AS_ERR_CORRUPT);
     assert_non_null(strstr(as_errmsg(), "postings.pst"));
     as_results_free(r);
     as_index_close(ix);
+}
+
+static const unsigned char ff[4] = {0xff, 0xff, 0xff, 0xff};
+
+/* A full block whose tfs are packed in 32 bits, one of them 2^32 - 1:
+ * stored as tf - 1, it wraps to 0 when the tfs are unpacked (on first
+ * use), and the query must report a damaged index, not rank with it. */
+static void test_wrapped_tf(void **state)
+{
+    (void)state;
+    block0 b;
+    first_block("wrapped", &b);
+    write_pst(&b, b.at + 1, &(unsigned char){32}, 1);       /* tf bits */
+    write_pst(&b, b.at + 2 + CODEC_PACKED_BYTES(b.bg), ff, 4); /* tf - 1 */
+    expect_damaged(&b);
+}
+
+/* A full block whose gaps are all the widest of their width, and whose
+ * skip entry agrees with the last document they sum to: with 24 bits
+ * they run past the last document (2^31 - 1), found after the prefix sum;
+ * with 32 bits every step wraps to the block's start (2^32 - 1, the end
+ * marker), found before it. */
+static void test_gaps_past_the_end(void **state)
+{
+    (void)state;
+    for (unsigned bits = 24; bits <= 32; bits += 8) {
+        char name[32];
+        snprintf(name, sizeof name, "gaps%u", bits);
+        block0 b;
+        first_block(name, &b);
+        unsigned char gaps[CODEC_PACKED_BYTES(32)];
+        memset(gaps, 0xff, sizeof gaps);
+        write_pst(&b, b.at, &(unsigned char){(unsigned char)bits}, 1);
+        write_pst(&b, b.at + 2, gaps, CODEC_PACKED_BYTES(bits));
+        unsigned char last[4];
+        wr_u32(last, bits == 24 ? 0x7fffffffu : 0xffffffffu);
+        write_pst(&b, b.skip, last, 4);
+        expect_damaged(&b);
+    }
 }
 
 /* Documents handed over one by one; an abandoned build changes nothing. */
@@ -697,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_flipped_bytes),
         cmocka_unit_test(test_truncated_and_deleted),
         cmocka_unit_test(test_wrapped_tf),
+        cmocka_unit_test(test_gaps_past_the_end),
     };
     return cmocka_run_group_tests_name("index", tests, setup,
                                        tu_group_teardown);
