@@ -894,8 +894,8 @@ static inline double flat_score(search_plan *pl, const term_state *t,
 
 /* k1 * B_text(doc), always computed the same way: a term's score must
  * not depend on the path that reached it (scored with the essential
- * terms, or probed).  Its two constants are set once (reset): the
- * division had cost 7% of a query's instructions. */
+ * terms, or probed).  Its two constants are set once (reset): dividing
+ * by avgdl per posting had cost about 5% of a query's instructions. */
 static inline double text_K(const search_plan *pl, uint32_t doc)
 {
     return pl->K0 + pl->K1 * seg_doclen(pl->s, doc);
@@ -1113,7 +1113,8 @@ static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
      * tfnorm of each term (SEG_KTH) bounds the k-th best score from below
      * before a document is read: MaxScore starts with the terms whose
      * bounds sum to less than it non-essential.  On the health titles
-     * this took a quarter off the mean query time. */
+     * this saves a fifth of the instructions (callgrind, 428 against
+     * 345 million over every 5th query). */
     double theta0 = -1;
     if (xa.stored && p->k <= SEG_KTH && !p->exact_count) {
         for (size_t i = 0; i < nterms; i++) {
