@@ -173,7 +173,7 @@ static int cache_grow(stem_cache *c)
         cache_clear(c);
         return AS_OK;
     }
-    cache_slot *s = mem_calloc(cap, sizeof *s);
+    cache_slot *s = mem_calloc_touched(cap, sizeof *s);
     if (!s)
         return AS_ERR_NOMEM;
     for (size_t i = 0; i < c->cap; i++) {

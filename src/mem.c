@@ -35,6 +35,18 @@ void *mem_calloc(size_t count, size_t size)
     return calloc(count ? count : 1, size ? size : 1);
 }
 
+void *mem_calloc_touched(size_t count, size_t size)
+{
+    unsigned char *p = mem_calloc(count, size);
+    if (p) {
+        /* volatile: the compiler may know calloc's memory is zero. */
+        volatile unsigned char *v = p;
+        for (size_t i = 0; i < count * size; i += 4096)
+            v[i] = 0;
+    }
+    return p;
+}
+
 void *mem_realloc(void *p, size_t n)
 {
     if (should_fail())

@@ -14,6 +14,12 @@
 
 void *mem_alloc(size_t n);             /* NULL on failure; n == 0 is 1 */
 void *mem_calloc(size_t count, size_t size);
+/* mem_calloc for a table that is read before it is written (open
+ * addressing): its pages are written at once.  A fresh page of calloc'd
+ * memory that is first read maps the shared zero page, and the first write
+ * then faults again and flushes the TLB of every core running the
+ * process. */
+void *mem_calloc_touched(size_t count, size_t size);
 void *mem_realloc(void *p, size_t n);  /* NULL on failure, p untouched */
 void mem_free(void *p);                /* accepts NULL */
 char *mem_strndup(const char *s, size_t n);
