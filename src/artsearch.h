@@ -147,7 +147,8 @@ typedef struct {
  * opts->warn and opts->progress from the calling thread only.  It runs
  * threads of its own (one reads and analyzes the corpus, one compresses
  * the doc store, one decompresses ahead while a JSONL file of 256 KiB or
- * more is read) and has joined them when it returns. */
+ * more is read, one writes half the terms in the final merge) and has
+ * joined them when it returns. */
 AS_API int as_build(const char *corpus_path, const char *index_dir,
              const as_build_opts *opts, as_build_report *report);
 

@@ -936,13 +936,19 @@ int as_builder_finish(as_builder *bd, as_build_report *report)
     memset(&m, 0, sizeof m);
     if (rc == AS_OK) {
         seg_writer_set_avgdl(a->sw, (double)a->tokens / a->docs);
-        inv_sink sink = seg_writer_sink(a->sw);
-        rc = inv_finish(bd->v.inv, &sink);
+        /* The merge runs on two threads, each writing half the terms. */
+        inv_sink sink = seg_writer_sink(a->sw), sink2;
+        rc = seg_writer_part(a->sw, &sink2);
+        if (rc == AS_OK)
+            rc = inv_finish(bd->v.inv, &sink, &sink2);
         rp->runs = inv_runs(bd->v.inv) + 1;     /* and the last, in memory */
     }
+    /* The postings in memory go before the writer waits for the last
+     * blocks of the store to be compressed (a big document's block can
+     * take a while, and memory with it). */
+    inv_side_free(&bd->v);      /* removes the run files */
     if (rc == AS_OK)
         rc = seg_writer_finish(a->sw, m.files, &m.terms, &m.postings);
-    inv_side_free(&bd->v);      /* removes the run files */
     seg_writer_free(a->sw);
     a->sw = NULL;
 

@@ -2,6 +2,7 @@
 #include "invert.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,7 +122,7 @@ static size_t memory_used(const inverter *inv)
 static int table_grow(inverter *inv)
 {
     size_t cap = inv->tcap * 2;
-    uint32_t *t = mem_calloc(cap, sizeof *t);
+    uint32_t *t = mem_calloc_touched(cap, sizeof *t);
     if (!t)
         return AS_ERR_NOMEM;
     for (size_t i = 0; i < inv->nterms; i++) {
@@ -419,12 +420,10 @@ static int spill(inverter *inv, uint32_t split_doc)
  * which inv_finish merges from there instead of writing them out and
  * reading them back (for most builds, the only run). */
 typedef struct {
-    unsigned char *map;
-    size_t size;
     cur c;
     const inverter *mem;
     const uint32_t *order;  /* mem's terms in byte order */
-    size_t next;            /* the next of order */
+    size_t next, end;       /* the next of order, and the end of the part */
     const chunk *chunks;    /* mem: the current term's chunks */
     const char *term;       /* current term, or NULL at the end */
     size_t len;
@@ -435,7 +434,7 @@ typedef struct {
 static int mem_next(run_reader *r)
 {
     const inverter *inv = r->mem;
-    if (r->next == inv->nterms) {
+    if (r->next == r->end) {
         r->term = NULL;
         return AS_OK;
     }
@@ -590,53 +589,61 @@ static int feed_run(const run_reader *r, uint32_t split_doc,
     return rc;
 }
 
-int inv_finish(inverter *inv, const inv_sink *sink)
+/* A run file, mapped (NULL when empty). */
+typedef struct {
+    unsigned char *p;
+    size_t size;
+} run_map;
+
+/* One part of the merge: the terms from lo (NULL: the first) up to hi
+ * (excluded; NULL: to the last), which are order[mem_lo..mem_hi) of the
+ * terms in memory. */
+typedef struct {
+    inverter *inv;
+    const inv_sink *sink;
+    const run_map *maps;    /* the run files, inv->runs of them */
+    const uint32_t *order;
+    size_t mem_lo, mem_hi;
+    const char *lo, *hi;
+    size_t lo_len, hi_len;
+    _Atomic int *stop;      /* set when the other part failed */
+    int rc;
+    char msg[1024];         /* rc's message, from the part's thread */
+} merge_part;
+
+/* merge()'s result when it stopped for the other part's error. */
+#define STOPPED (-1)
+
+static int merge(merge_part *mp)
 {
+    inverter *inv = mp->inv;
+    const inv_sink *sink = mp->sink;
     int rc = AS_OK;
     uint32_t files = inv->runs;
-    /* The terms in memory are the last run (UINT32_MAX: no document goes
-     * on after it). */
+    /* The terms in memory are the last run. */
     uint32_t n = files + 1;
-    if (note_split(inv, UINT32_MAX))
-        return err_set(AS_ERR_NOMEM, "out of memory while merging");
     run_reader *rr = mem_calloc(n, sizeof *rr);
-    uint32_t *order = sorted_terms(inv);
-    if (!rr || !order) {
-        mem_free(rr);
-        mem_free(order);
+    if (!rr)
         return err_set(AS_ERR_NOMEM, "out of memory while merging");
-    }
     rr[files].mem = inv;
-    rr[files].order = order;
+    rr[files].order = mp->order;
+    rr[files].next = mp->mem_lo;
+    rr[files].end = mp->mem_hi;
     rc = run_next(&rr[files]);
     for (uint32_t i = 0; i < files && rc == AS_OK; i++) {
-        char path[4096];
-        run_path(inv, i, path, sizeof path);
-        int fd = open(path, O_RDONLY);
-        struct stat st;
-        if (fd < 0 || fstat(fd, &st) != 0) {
-            rc = err_set(AS_ERR_IO, "%s: %s", path, strerror(errno));
-            if (fd >= 0)
-                close(fd);
-            break;
-        }
-        rr[i].size = (size_t)st.st_size;
-        if (rr[i].size > 0) {
-            rr[i].map = mmap(NULL, rr[i].size, PROT_READ, MAP_PRIVATE, fd, 0);
-            if (rr[i].map == MAP_FAILED) {
-                rr[i].map = NULL;
-                rc = err_set(AS_ERR_IO, "%s: %s", path, strerror(errno));
-            } else {
-                madvise(rr[i].map, rr[i].size, MADV_SEQUENTIAL);
-            }
-        }
-        close(fd);
-        cur_init(&rr[i].c, rr[i].map, rr[i].map ? rr[i].size : 0);
-        if (rc == AS_OK)
+        cur_init(&rr[i].c, mp->maps[i].p, mp->maps[i].size);
+        rc = run_next(&rr[i]);
+        /* The part starts at lo: skip the run's earlier terms. */
+        while (rc == AS_OK && mp->lo && rr[i].term &&
+               bytes_cmp(rr[i].term, rr[i].len, mp->lo, mp->lo_len) < 0)
             rc = run_next(&rr[i]);
     }
     posting p = {UINT32_MAX, 0, NULL, 0}, carry = p;
     while (rc == AS_OK) {
+        if (*mp->stop) {
+            rc = STOPPED;
+            break;
+        }
         /* The smallest current term across the runs. */
         int min = -1;
         for (uint32_t i = 0; i < n; i++) {
@@ -650,6 +657,8 @@ int inv_finish(inverter *inv, const inv_sink *sink)
             break;
         const char *term = rr[min].term;
         size_t len = rr[min].len;
+        if (mp->hi && bytes_cmp(term, len, mp->hi, mp->hi_len) >= 0)
+            break;
         if ((rc = sink->begin(sink->ctx, term, len)))
             break;
         /* Runs hold increasing doc ranges, so run order is doc order. */
@@ -670,10 +679,208 @@ int inv_finish(inverter *inv, const inv_sink *sink)
     }
     mem_free(p.pos);
     mem_free(carry.pos);
-    for (uint32_t i = 0; i < n; i++)
-        if (rr[i].map)
-            munmap(rr[i].map, rr[i].size);
     mem_free(rr);
+    return rc;
+}
+
+static void *merge_main(void *arg)
+{
+    merge_part *mp = arg;
+    mp->rc = merge(mp);
+    if (mp->rc) {
+        snprintf(mp->msg, sizeof mp->msg, "%s", as_errmsg());
+        *mp->stop = 1;
+    }
+    return NULL;
+}
+
+/* A sampled term and the bytes of postings from it to the next sample. */
+typedef struct {
+    const char *term;
+    size_t len;
+    uint64_t weight;
+} sample;
+
+static int sample_cmp(const void *x, const void *y)
+{
+    const sample *a = x, *b = y;
+    return bytes_cmp(a->term, a->len, b->term, b->len);
+}
+
+#define SAMPLE_EVERY 64
+
+/* Where the second part starts: a term at about half the postings of all
+ * the runs.  The terms of each run are taken in groups of SAMPLE_EVERY,
+ * and a group's weight (its postings' bytes; in memory 2 df + cf, about
+ * the same) is given half to its first term and half to its last (all of
+ * it to the first favoured the first terms when there were many short
+ * runs).  *lo is set to NULL when there is nothing to share (fewer than
+ * two distinct samples). */
+static int split_point(const inverter *inv, const run_map *maps,
+                       const uint32_t *order, const char **lo,
+                       size_t *lo_len)
+{
+    *lo = NULL;
+    size_t cap = 2 * (inv->nterms / SAMPLE_EVERY) + 16, n = 0;
+    sample *v = mem_alloc(cap * sizeof *v);
+    if (!v)
+        return err_set(AS_ERR_NOMEM, "out of memory while merging");
+    int rc = AS_OK;
+    for (uint32_t f = 0; f <= inv->runs && rc == AS_OK; f++) {
+        run_reader r;
+        memset(&r, 0, sizeof r);
+        if (f < inv->runs) {
+            cur_init(&r.c, maps[f].p, maps[f].size);
+        } else {                /* the terms in memory */
+            r.mem = inv;
+            r.order = order;
+            r.end = inv->nterms;
+        }
+        sample first = {NULL, 0, 0}, last = first;
+        size_t in_group = 0;
+        for (;;) {
+            if ((rc = run_next(&r)) == AS_OK && r.term) {
+                if (in_group++ == 0)
+                    first = (sample){r.term, r.len, 0};
+                last = (sample){r.term, r.len, 0};
+                first.weight += (r.mem ? 2 * r.df + r.cf : r.dlen) + 16;
+                if (in_group < SAMPLE_EVERY)
+                    continue;
+            }
+            if (in_group > 0) {         /* the group ends */
+                if (n + 2 > cap) {
+                    sample *m = mem_realloc(v, 2 * cap * sizeof *v);
+                    if (!m) {
+                        rc = err_set(AS_ERR_NOMEM, "out of memory while "
+                                     "merging");
+                        break;
+                    }
+                    v = m;
+                    cap *= 2;
+                }
+                last.weight = first.weight / 2;
+                first.weight -= last.weight;
+                v[n++] = first;
+                v[n++] = last;
+                in_group = 0;
+            }
+            if (rc || !r.term)
+                break;
+        }
+    }
+    if (rc == AS_OK && n >= 2) {
+        qsort(v, n, sizeof *v, sample_cmp);
+        uint64_t total = 0, half = 0;
+        for (size_t i = 0; i < n; i++)
+            total += v[i].weight;
+        size_t k = 0;
+        while (k + 1 < n && 2 * (half + v[k].weight) < total)
+            half += v[k++].weight;
+        /* Part one ends before v[k + 1] ... unless that is the first. */
+        k++;
+        while (k < n && bytes_cmp(v[k].term, v[k].len, v[0].term,
+                                  v[0].len) == 0)
+            k++;
+        if (k < n) {
+            *lo = v[k].term;
+            *lo_len = v[k].len;
+        }
+    }
+    mem_free(v);
+    return rc;
+}
+
+/* The first of order[0..n) not before term. */
+static size_t lower_bound(const inverter *inv, const uint32_t *order,
+                          size_t n, const char *term, size_t len)
+{
+    size_t a = 0, b = n;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        const term_ent *e = &inv->terms[order[m]];
+        if (bytes_cmp(e->term, e->len, term, len) < 0)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return a;
+}
+
+/* Map the run files into maps[0..inv->runs). */
+static int map_runs(const inverter *inv, run_map *maps)
+{
+    for (uint32_t i = 0; i < inv->runs; i++) {
+        char path[4096];
+        run_path(inv, i, path, sizeof path);
+        int fd = open(path, O_RDONLY);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) != 0) {
+            int rc = err_set(AS_ERR_IO, "%s: %s", path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return rc;
+        }
+        maps[i].size = (size_t)st.st_size;
+        if (maps[i].size > 0) {
+            void *m = mmap(NULL, maps[i].size, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (m == MAP_FAILED) {
+                int rc = err_set(AS_ERR_IO, "%s: %s", path, strerror(errno));
+                close(fd);
+                maps[i].size = 0;
+                return rc;
+            }
+            maps[i].p = m;
+            madvise(m, maps[i].size, MADV_SEQUENTIAL);
+        }
+        close(fd);
+    }
+    return AS_OK;
+}
+
+int inv_finish(inverter *inv, const inv_sink *sink, const inv_sink *sink2)
+{
+    if (note_split(inv, UINT32_MAX))
+        return err_set(AS_ERR_NOMEM, "out of memory while merging");
+    uint32_t *order = sorted_terms(inv);
+    run_map *maps = mem_calloc(inv->runs + 1, sizeof *maps);
+    if (!order || !maps) {
+        mem_free(order);
+        mem_free(maps);
+        return err_set(AS_ERR_NOMEM, "out of memory while merging");
+    }
+    int rc = map_runs(inv, maps);
+    _Atomic int stop = 0;
+    merge_part a = {inv, sink, maps, order, 0, inv->nterms, NULL, NULL, 0,
+                    0, &stop, AS_OK, ""};
+    merge_part b = a;
+    if (rc == AS_OK && sink2)
+        rc = split_point(inv, maps, order, &b.lo, &b.lo_len);
+    int split = b.lo != NULL;
+    if (split) {
+        a.hi = b.lo;
+        a.hi_len = b.lo_len;
+        a.mem_hi = b.mem_lo =
+            lower_bound(inv, order, inv->nterms, b.lo, b.lo_len);
+        b.sink = sink2;
+    }
+    pthread_t th;
+    int threaded = 0;
+    if (rc == AS_OK) {
+        threaded = split && pthread_create(&th, NULL, merge_main, &b) == 0;
+        rc = merge(&a);
+        if (rc)
+            stop = 1;
+    }
+    if (threaded)
+        pthread_join(th, NULL);
+    else if (split && rc == AS_OK)
+        merge_main(&b);
+    for (uint32_t i = 0; i < inv->runs; i++)
+        if (maps[i].p)
+            munmap(maps[i].p, maps[i].size);
+    mem_free(maps);
     mem_free(order);
+    if ((rc == AS_OK || rc == STOPPED) && b.rc)
+        rc = err_set(b.rc, "%s", b.msg);
     return rc;
 }

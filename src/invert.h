@@ -10,8 +10,9 @@
  * words) is spilled in parts: the run ends in the middle of it, and the
  * merge joins its postings again.  inv_finish() then hands every term, in
  * byte order, with its postings from all runs concatenated, to a consumer
- * (the segment writer); the terms still in memory are the last run, read
- * where they are.
+ * (the segment writer), or to two consumers on two threads, each taking a
+ * range of terms; the terms still in memory are the last run, read where
+ * they are.
  *
  * Run file format (internal to a build, never published):
  *   repeated: varint term_len, term bytes, varint df, varint cf,
@@ -58,6 +59,11 @@ typedef struct {
     void *ctx;
 } inv_sink;
 
-int inv_finish(inverter *inv, const inv_sink *sink);
+/* Hand every term to sink, in byte order.  With sink2 (may be NULL) the
+ * terms are shared: sink takes those before a term chosen to halve the
+ * postings in memory, on the calling thread, while sink2 takes the rest on
+ * a thread of its own (or after sink, when no thread can be started).  An
+ * error of either stops both; its message is the calling thread's. */
+int inv_finish(inverter *inv, const inv_sink *sink, const inv_sink *sink2);
 
 #endif

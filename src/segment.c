@@ -173,14 +173,15 @@ typedef struct {
     int err;
 } fwriter;
 
-static int fw_open(fwriter *w, const char *dir, const char *name)
+/* flags: O_WRONLY, or O_RDWR for a file read back (seg_writer_part). */
+static int fw_open(fwriter *w, const char *dir, const char *name, int flags)
 {
     buf_init(&w->b);
     w->written = 0;
     w->crc = (uint32_t)crc32(0, NULL, 0);
     w->err = AS_OK;
     snprintf(w->path, sizeof w->path, "%s/%s", dir, name);
-    w->fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    w->fd = open(w->path, flags | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->fd < 0)
         return w->err = err_set(AS_ERR_IO, "%s: %s", w->path, strerror(errno));
     static const unsigned char zero[HDR];
@@ -283,9 +284,37 @@ typedef struct {
     uint64_t nblocks, rawbytes;
 } blockw;
 
+/* One part of the terms being written.  Part 0, the caller's, writes
+ * postings and positions straight into postings.pst and positions.pos and
+ * its lexicon entries into terms.lex.  Part 1 (seg_writer_part) takes the
+ * terms after part 0's, on another thread: it writes into files of its own
+ * (PART_PST, PART_POS) and records its lexicon entries in lexrec;
+ * seg_writer_finish appends both after part 0's.  A part touches only its
+ * own fields and reads the norms, which are complete by then. */
+typedef struct {
+    seg_writer *w;
+    fwriter *pst, *pos;
+    fwriter own[3];         /* part 1's postings, positions and lexicon
+                               records (lex_record); fd -1: not open */
+    buf term;
+    uint32_t docs[CODEC_BLOCK], tfs[CODEC_BLOCK], n;
+    uint32_t last_doc;          /* last doc of the previous block */
+    uint32_t df;
+    uint64_t cf;
+    double kth[SEG_KTH];        /* the best tfnorms, a min-heap */
+    uint32_t nkth;
+    uint64_t pos_term_start;    /* positions offset of the term */
+    uint32_t block_pos_off;
+    buf blocks, skips;
+    uint32_t nblocks;
+    uint64_t postings_total, positions_total;
+    int err;
+} term_writer;
+
 struct seg_writer {
     fwriter f[SEG_NFILES];
     int opened;
+    char dir[4096];
     /* norms */
     uint32_t *dl;
     uint8_t *tl;            /* title lengths */
@@ -312,21 +341,10 @@ struct seg_writer {
     int stop;
     int werr;               /* the worker's first error ... */
     char werr_msg[512];     /* ... and its message */
-    /* current term */
-    buf term, prev_term;
-    uint32_t docs[CODEC_BLOCK], tfs[CODEC_BLOCK], n;
-    uint32_t last_doc;          /* last doc of the previous block */
-    uint32_t df;
-    uint64_t cf;
-    double kth[SEG_KTH];        /* the best tfnorms, a min-heap */
-    uint32_t nkth;
-    uint64_t pos_term_start;    /* positions offset of the term */
-    uint32_t block_pos_off;
-    buf blocks, skips;
-    uint32_t nblocks;
-    uint64_t postings_total, positions_total;
+    term_writer part[2];
+    int parts;                  /* 2 once seg_writer_part was called */
     /* lexicon */
-    buf lexblock, lexindex;
+    buf prev_term, lexblock, lexindex;
     uint32_t lex_in_block;
     uint64_t nterms, lexblocks;
     int err;
@@ -356,6 +374,7 @@ static int fail(seg_writer *w, int rc)
 
 static void *worker_main(void *arg);
 static int worker_stop(seg_writer *w);
+static void part_close(term_writer *t);
 
 /* Apply fn to every buffer the writer owns (one list for init and free). */
 static void each_buf(seg_writer *w, void (*fn)(buf *))
@@ -363,8 +382,9 @@ static void each_buf(seg_writer *w, void (*fn)(buf *))
     buf *bufs[] = {&w->bw[0].raw, &w->bw[0].z, &w->bw[0].index,
                    &w->bw[0].dict, &w->bw[0].ends, &w->bw[1].raw,
                    &w->bw[1].z, &w->bw[1].index, &w->bw[1].dict,
-                   &w->bw[1].ends, &w->term,
-                   &w->prev_term, &w->blocks, &w->skips, &w->lexblock,
+                   &w->bw[1].ends, &w->part[0].term, &w->part[0].blocks,
+                   &w->part[0].skips, &w->part[1].term, &w->part[1].blocks,
+                   &w->part[1].skips, &w->prev_term, &w->lexblock,
                    &w->lexindex};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         fn(bufs[i]);
@@ -384,8 +404,16 @@ int seg_writer_new(const char *dir, seg_writer **out)
     w->bw[1].dict_max = BS_DICT;
     for (int i = 0; i < SEG_NFILES; i++)
         w->f[i].fd = -1;
+    snprintf(w->dir, sizeof w->dir, "%s", dir);
+    for (int p = 0; p < 2; p++) {
+        w->part[p].w = w;
+        for (int i = 0; i < 3; i++)
+            w->part[p].own[i].fd = -1;
+    }
+    w->part[0].pst = &w->f[SEG_PST];
+    w->part[0].pos = &w->f[SEG_POS];
     for (int i = 0; i < SEG_NFILES; i++) {
-        int rc = fw_open(&w->f[i], dir, seg_file_names[i]);
+        int rc = fw_open(&w->f[i], dir, seg_file_names[i], O_WRONLY);
         w->opened = i + 1;
         if (rc) {
             seg_writer_free(w);
@@ -421,6 +449,7 @@ void seg_writer_free(seg_writer *w)
     worker_stop(w);
     for (int i = 0; i < w->opened; i++)
         fw_abort(&w->f[i]);
+    part_close(&w->part[1]);
     each_buf(w, buf_free);
     ZSTD_freeCCtx(w->cctx);
     mem_free(w->bw[0].cdict_mem);      /* static CDicts: no ZSTD_free */
@@ -429,6 +458,68 @@ void seg_writer_free(seg_writer *w)
     mem_free(w->tl);
     mem_free(w->queue);
     mem_free(w);
+}
+
+static int zs_error(size_t r)
+{
+    return ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation
+               ? err_set(AS_ERR_NOMEM, "out of memory")
+               : err_set(AS_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(r));
+}
+
+/* A block of at most ZS_DICT_MAX_BLOCK bytes, with the dictionary, into
+ * f; *zlen: its compressed size. */
+static int zs_block(seg_writer *w, blockw *b, fwriter *f,
+                    const unsigned char *p, size_t len, size_t *zlen)
+{
+    size_t bound = ZSTD_compressBound(len);
+    buf_clear(&b->z);
+    if (buf_reserve(&b->z, bound))
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    size_t r = b->cdict ? ZSTD_compress_usingCDict(w->cctx, b->z.p, bound, p,
+                                                   len, b->cdict)
+                        : ZSTD_compressCCtx(w->cctx, b->z.p, bound, p, len,
+                                            ZS_LEVEL);
+    if (ZSTD_isError(r))
+        return zs_error(r);
+    fw_write(f, b->z.p, r);
+    *zlen = r;
+    return AS_OK;
+}
+
+/* A bigger block (one big document) without the dictionary (given a CDict
+ * and a large input, zstd 1.5.4 chose an optimal-parsing match finder and
+ * took 300 s over a 100 MB document), compressed a piece at a time: a
+ * buffer of the whole output was as big as the document. */
+#define ZS_STREAM_OUT ((size_t)1 << 20)
+
+static int zs_stream(seg_writer *w, blockw *b, fwriter *f,
+                     const unsigned char *p, size_t len, size_t *zlen)
+{
+    buf_clear(&b->z);
+    if (buf_reserve(&b->z, ZS_STREAM_OUT))
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    ZSTD_CCtx *z = w->cctx;
+    size_t r = ZSTD_CCtx_reset(z, ZSTD_reset_session_and_parameters);
+    if (!ZSTD_isError(r))
+        r = ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, ZS_LEVEL);
+    if (!ZSTD_isError(r))
+        r = ZSTD_CCtx_setPledgedSrcSize(z, len);
+    ZSTD_inBuffer in = {p, len, 0};
+    *zlen = 0;
+    while (!ZSTD_isError(r)) {
+        ZSTD_outBuffer out = {b->z.p, ZS_STREAM_OUT, 0};
+        r = ZSTD_compressStream2(z, &out, &in, ZSTD_e_end);
+        fw_write(f, b->z.p, out.pos);
+        *zlen += out.pos;
+        if (r == 0)
+            break;
+    }
+    /* The next small block starts from the defaults again. */
+    size_t r2 = ZSTD_CCtx_reset(z, ZSTD_reset_session_and_parameters);
+    if (ZSTD_isError(r))
+        return zs_error(r);
+    return ZSTD_isError(r2) ? zs_error(r2) : AS_OK;
 }
 
 /* Compress raw bytes p[0..len) holding count records from doc first as
@@ -453,25 +544,12 @@ static int bw_compress(seg_writer *w, blockw *b, const unsigned char *p,
     }
     if (!w->cctx && !(w->cctx = ZSTD_createCCtx_advanced(zs_mem)))
         return err_set(AS_ERR_NOMEM, "out of memory");
-    size_t bound = ZSTD_compressBound(len);
-    buf_clear(&b->z);
-    if (buf_reserve(&b->z, bound))
-        return err_set(AS_ERR_NOMEM, "out of memory");
-    /* A block of one big document does without the dictionary: given a
-     * CDict and a large input, zstd 1.5.4 chose an optimal-parsing match
-     * finder and took 300 s over a 100 MB document. */
-    size_t zlen = b->cdict && len <= ZS_DICT_MAX_BLOCK
-                      ? ZSTD_compress_usingCDict(w->cctx, b->z.p, bound, p,
-                                                 len, b->cdict)
-                      : ZSTD_compressCCtx(w->cctx, b->z.p, bound, p, len,
-                                          ZS_LEVEL);
-    if (ZSTD_isError(zlen))
-        return ZSTD_getErrorCode(zlen) == ZSTD_error_memory_allocation
-                   ? err_set(AS_ERR_NOMEM, "out of memory")
-                   : err_set(AS_ERR_INTERNAL, "zstd: %s",
-                             ZSTD_getErrorName(zlen));
+    size_t zlen = 0;
+    int rc = len > ZS_DICT_MAX_BLOCK ? zs_stream(w, b, f, p, len, &zlen)
+                                     : zs_block(w, b, f, p, len, &zlen);
+    if (rc)
+        return rc;
     wr_u32(e + 8, (uint32_t)zlen);
-    fw_write(f, b->z.p, zlen);
 indexed:
     buf_append(&b->index, e, sizeof e);
     b->rawbytes += len;
@@ -717,32 +795,39 @@ static double tfnorm(uint32_t tf, uint32_t dl, double avgdl, double k1,
     return tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl));
 }
 
+static int tfail(term_writer *t, int rc)
+{
+    if (!t->err)
+        t->err = rc;
+    return t->err;
+}
+
 static int w_begin(void *ctx, const char *term, size_t len)
 {
-    seg_writer *w = ctx;
-    if (w->err)
-        return w->err;
-    buf_clear(&w->term);
-    buf_append(&w->term, term, len);
-    w->n = 0;
-    w->df = 0;
-    w->cf = 0;
-    w->nkth = 0;
-    w->last_doc = UINT32_MAX;
-    w->nblocks = 0;
-    buf_clear(&w->blocks);
-    buf_clear(&w->skips);
-    w->pos_term_start = fw_offset(&w->f[SEG_POS]);
-    return w->term.err ? fail(w, AS_ERR_NOMEM) : AS_OK;
+    term_writer *t = ctx;
+    if (t->err)
+        return t->err;
+    buf_clear(&t->term);
+    buf_append(&t->term, term, len);
+    t->n = 0;
+    t->df = 0;
+    t->cf = 0;
+    t->nkth = 0;
+    t->last_doc = UINT32_MAX;
+    t->nblocks = 0;
+    buf_clear(&t->blocks);
+    buf_clear(&t->skips);
+    t->pos_term_start = fw_offset(t->pos);
+    return t->term.err ? tfail(t, AS_ERR_NOMEM) : AS_OK;
 }
 
 /* Keep the SEG_KTH largest tfnorms of the term's postings (a min-heap). */
-static void kth_add(seg_writer *w, double v)
+static void kth_add(term_writer *t, double v)
 {
-    double *h = w->kth;
+    double *h = t->kth;
     uint32_t i;
-    if (w->nkth < SEG_KTH) {
-        for (i = w->nkth++; i > 0 && h[(i - 1) / 2] > v; i = (i - 1) / 2)
+    if (t->nkth < SEG_KTH) {
+        for (i = t->nkth++; i > 0 && h[(i - 1) / 2] > v; i = (i - 1) / 2)
             h[i] = h[(i - 1) / 2];
         h[i] = v;
         return;
@@ -763,106 +848,105 @@ static void kth_add(seg_writer *w, double v)
     h[i] = v;
 }
 
-static void flush_block(seg_writer *w)
+static void flush_block(term_writer *t)
 {
-    uint32_t g[CODEC_BLOCK], t[CODEC_BLOCK];
-    uint32_t prev = w->last_doc, max_tf = 0, min_dl = UINT32_MAX;
+    const seg_writer *w = t->w;
+    uint32_t g[CODEC_BLOCK], tf1[CODEC_BLOCK];
+    uint32_t prev = t->last_doc, max_tf = 0, min_dl = UINT32_MAX;
     float bound = 0;
-    uint32_t off = (uint32_t)w->blocks.len;
-    int title = w->term.len > 0 && w->term.p[0] == SEG_TITLE_MARK;
+    uint32_t off = (uint32_t)t->blocks.len;
+    int title = t->term.len > 0 && t->term.p[0] == SEG_TITLE_MARK;
     double avg = title ? w->avgtl : w->avgdl;
-    for (uint32_t i = 0; i < w->n; i++) {
-        g[i] = w->docs[i] - prev - 1;
-        t[i] = w->tfs[i] - 1;
-        prev = w->docs[i];
-        if (w->tfs[i] > max_tf)
-            max_tf = w->tfs[i];
-        uint32_t dl = title ? w->tl[w->docs[i]] : w->dl[w->docs[i]];
+    for (uint32_t i = 0; i < t->n; i++) {
+        g[i] = t->docs[i] - prev - 1;
+        tf1[i] = t->tfs[i] - 1;
+        prev = t->docs[i];
+        if (t->tfs[i] > max_tf)
+            max_tf = t->tfs[i];
+        uint32_t dl = title ? w->tl[t->docs[i]] : w->dl[t->docs[i]];
         if (dl < min_dl)
             min_dl = dl;
-        double sd = tfnorm(w->tfs[i], dl, avg, SEG_DEFAULT_K1, SEG_DEFAULT_B);
-        kth_add(w, sd);
-        float s = (float)sd;
-        if (s > bound)
-            bound = s;
+        double sd = tfnorm(t->tfs[i], dl, avg, SEG_DEFAULT_K1, SEG_DEFAULT_B);
+        kth_add(t, sd);
+        float sf = (float)sd;
+        if (sf > bound)
+            bound = sf;
     }
-    if (w->n == CODEC_BLOCK) {
+    if (t->n == CODEC_BLOCK) {
         unsigned bg = codec_bits_for(g, CODEC_BLOCK);
-        unsigned bt = codec_bits_for(t, CODEC_BLOCK);
-        if (buf_reserve(&w->blocks, 2 + CODEC_PACKED_BYTES(bg) +
+        unsigned bt = codec_bits_for(tf1, CODEC_BLOCK);
+        if (buf_reserve(&t->blocks, 2 + CODEC_PACKED_BYTES(bg) +
                                         CODEC_PACKED_BYTES(bt)) == 0) {
-            unsigned char *p = w->blocks.p + w->blocks.len;
+            unsigned char *p = t->blocks.p + t->blocks.len;
             p[0] = (unsigned char)bg;
             p[1] = (unsigned char)bt;
             codec_pack128(g, bg, p + 2);
-            codec_pack128(t, bt, p + 2 + CODEC_PACKED_BYTES(bg));
-            w->blocks.len += 2 + CODEC_PACKED_BYTES(bg) +
+            codec_pack128(tf1, bt, p + 2 + CODEC_PACKED_BYTES(bg));
+            t->blocks.len += 2 + CODEC_PACKED_BYTES(bg) +
                              CODEC_PACKED_BYTES(bt);
         }
     } else {
-        for (uint32_t i = 0; i < w->n; i++) {
-            codec_put_varint(&w->blocks,
-                             (uint64_t)g[i] << 1 | (w->tfs[i] == 1));
-            if (w->tfs[i] != 1)
-                codec_put_varint(&w->blocks, w->tfs[i]);
+        for (uint32_t i = 0; i < t->n; i++) {
+            codec_put_varint(&t->blocks,
+                             (uint64_t)g[i] << 1 | (t->tfs[i] == 1));
+            if (t->tfs[i] != 1)
+                codec_put_varint(&t->blocks, t->tfs[i]);
         }
     }
     unsigned char e[SKIP_ENTRY];
-    wr_u32(e, w->docs[w->n - 1]);
+    wr_u32(e, t->docs[t->n - 1]);
     wr_u32(e + 4, off);
-    wr_u32(e + 8, w->block_pos_off);
+    wr_u32(e + 8, t->block_pos_off);
     wr_u32(e + 12, max_tf);
     wr_u32(e + 16, min_dl);
     uint32_t fb;
     memcpy(&fb, &bound, 4);
     wr_u32(e + 20, fb);
-    buf_append(&w->skips, e, sizeof e);
-    w->last_doc = w->docs[w->n - 1];
-    w->nblocks++;
-    w->n = 0;
+    buf_append(&t->skips, e, sizeof e);
+    t->last_doc = t->docs[t->n - 1];
+    t->nblocks++;
+    t->n = 0;
 }
 
 /* The start of a posting: checks it, and notes where its block's
  * positions begin. */
-static int posting_start(seg_writer *w, uint32_t doc, uint32_t tf)
+static int posting_start(term_writer *t, uint32_t doc, uint32_t tf)
 {
-    if (w->err)
-        return w->err;
-    if (doc >= w->ndocs || tf == 0 ||
-        (w->df > 0 && (w->n ? w->docs[w->n - 1] : w->last_doc) >= doc))
-        return fail(w, err_set(AS_ERR_INTERNAL, "postings out of order"));
-    if (w->n == 0)
-        w->block_pos_off = (uint32_t)(fw_offset(&w->f[SEG_POS]) -
-                                      w->pos_term_start);
+    if (t->err)
+        return t->err;
+    if (doc >= t->w->ndocs || tf == 0 ||
+        (t->df > 0 && (t->n ? t->docs[t->n - 1] : t->last_doc) >= doc))
+        return tfail(t, err_set(AS_ERR_INTERNAL, "postings out of order"));
+    if (t->n == 0)
+        t->block_pos_off = (uint32_t)(fw_offset(t->pos) - t->pos_term_start);
     return AS_OK;
 }
 
-static int posting_end(seg_writer *w, uint32_t doc, uint32_t tf)
+static int posting_end(term_writer *t, uint32_t doc, uint32_t tf)
 {
-    fwriter *pf = &w->f[SEG_POS];
-    w->docs[w->n] = doc;
-    w->tfs[w->n] = tf;
-    w->positions_total += tf;
-    w->df++;
-    w->cf += tf;
-    if (++w->n == CODEC_BLOCK)
-        flush_block(w);
-    return pf->err ? fail(w, pf->err) : AS_OK;
+    t->docs[t->n] = doc;
+    t->tfs[t->n] = tf;
+    t->positions_total += tf;
+    t->df++;
+    t->cf += tf;
+    if (++t->n == CODEC_BLOCK)
+        flush_block(t);
+    return t->pos->err ? tfail(t, t->pos->err) : AS_OK;
 }
 
 static int w_posting(void *ctx, uint32_t doc, uint32_t tf,
                      const uint32_t *pos)
 {
-    seg_writer *w = ctx;
-    int rc = posting_start(w, doc, tf);
+    term_writer *t = ctx;
+    int rc = posting_start(t, doc, tf);
     if (rc)
         return rc;
     uint32_t prev = 0;
     for (uint32_t k = 0; k < tf; k++) {
-        fw_varint(&w->f[SEG_POS], pos[k] - prev);
+        fw_varint(t->pos, pos[k] - prev);
         prev = pos[k];
     }
-    return posting_end(w, doc, tf);
+    return posting_end(t, doc, tf);
 }
 
 /* The positions as the inverter keeps them are the format of
@@ -870,12 +954,12 @@ static int w_posting(void *ctx, uint32_t doc, uint32_t tf,
 static int w_posting_raw(void *ctx, uint32_t doc, uint32_t tf,
                          const unsigned char *pos, size_t n)
 {
-    seg_writer *w = ctx;
-    int rc = posting_start(w, doc, tf);
+    term_writer *t = ctx;
+    int rc = posting_start(t, doc, tf);
     if (rc)
         return rc;
-    fw_write(&w->f[SEG_POS], pos, n);
-    return posting_end(w, doc, tf);
+    fw_write(t->pos, pos, n);
+    return posting_end(t, doc, tf);
 }
 
 static void lex_flush_block(seg_writer *w)
@@ -889,73 +973,272 @@ static void lex_flush_block(seg_writer *w)
     w->lexblocks++;
 }
 
-static int w_end(void *ctx)
+/* One term's lexicon entry (kth: the bits of its stored score, written
+ * when df >= SEG_KTH).  Part 0's thread only. */
+static int lex_add(seg_writer *w, const unsigned char *term, size_t len,
+                   uint32_t df, uint64_t cf, uint32_t kth, uint64_t post_off,
+                   uint64_t post_len, uint64_t pos_off, uint64_t pos_len)
 {
-    seg_writer *w = ctx;
-    if (w->err)
-        return w->err;
-    if (w->df == 0)
-        return AS_OK;
-    if (w->n > 0)
-        flush_block(w);
-    fwriter *pst = &w->f[SEG_PST];
-    uint64_t post_off = fw_offset(pst);
-    if (w->nblocks > 1)
-        fw_write(pst, w->skips.p, w->skips.len);
-    fw_write(pst, w->blocks.p, w->blocks.len);
-    uint64_t post_len = fw_offset(pst) - post_off;
-    uint64_t pos_len = fw_offset(&w->f[SEG_POS]) - w->pos_term_start;
-    w->postings_total += w->df;
-
-    /* Lexicon entry. */
     buf *lb = &w->lexblock;
     size_t prefix = 0;
     if (w->lex_in_block == 0) {
         codec_put_varint(lb, post_off);
-        codec_put_varint(lb, w->pos_term_start);
+        codec_put_varint(lb, pos_off);
     } else {
-        size_t max = w->prev_term.len < w->term.len ? w->prev_term.len
-                                                    : w->term.len;
-        while (prefix < max && w->prev_term.p[prefix] == w->term.p[prefix])
+        size_t max = w->prev_term.len < len ? w->prev_term.len : len;
+        while (prefix < max && w->prev_term.p[prefix] == term[prefix])
             prefix++;
     }
     codec_put_varint(lb, prefix);
-    codec_put_varint(lb, w->term.len - prefix);
-    buf_append(lb, w->term.p + prefix, w->term.len - prefix);
-    codec_put_varint(lb, w->df);
-    codec_put_varint(lb, w->cf - w->df);
-    if (w->df >= SEG_KTH) {
-        float f = (float)w->kth[0];
-        if ((double)f > w->kth[0])
-            f = nextafterf(f, 0);       /* a lower bound: rounded down */
-        uint32_t bits;
-        memcpy(&bits, &f, 4);
-        buf_put_u32(lb, bits);
-    }
+    codec_put_varint(lb, len - prefix);
+    buf_append(lb, term + prefix, len - prefix);
+    codec_put_varint(lb, df);
+    codec_put_varint(lb, cf - df);
+    if (df >= SEG_KTH)
+        buf_put_u32(lb, kth);
     codec_put_varint(lb, post_len);
     codec_put_varint(lb, pos_len);
     buf_clear(&w->prev_term);
-    buf_append(&w->prev_term, w->term.p, w->term.len);
+    buf_append(&w->prev_term, term, len);
     w->nterms++;
     if (++w->lex_in_block == LEX_PER_BLOCK)
         lex_flush_block(w);
-    if (lb->err || w->blocks.err || w->skips.err || w->prev_term.err ||
-        w->lexindex.err)
+    if (lb->err || w->prev_term.err || w->lexindex.err)
         return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
-    if (pst->err)
-        return fail(w, pst->err);
     return w->f[SEG_LEX].err ? fail(w, w->f[SEG_LEX].err) : AS_OK;
+}
+
+/* Part 1's record of a lexicon entry, in a file of its own (a build of
+ * millions of terms would hold hundreds of MB of them), replayed by
+ * part_append: varint term length, the term, varint df, varint cf - df,
+ * u32 kth when df >= SEG_KTH, varint postings length, varint positions
+ * length (the offsets follow from the lengths: part 1 writes its terms one
+ * after the other).  A record is at most LEXREC_MAX bytes. */
+#define LEXREC_MAX (5 * 10 + 4 + 65536)
+
+static void lex_record(term_writer *t, uint32_t kth, uint64_t post_len,
+                       uint64_t pos_len)
+{
+    fwriter *r = &t->own[2];
+    unsigned char e[64];
+    size_t n = codec_varint_encode(e, t->term.len);
+    fw_write(r, e, n);
+    fw_write(r, t->term.p, t->term.len);
+    n = codec_varint_encode(e, t->df);
+    n += codec_varint_encode(e + n, t->cf - t->df);
+    if (t->df >= SEG_KTH) {
+        wr_u32(e + n, kth);
+        n += 4;
+    }
+    n += codec_varint_encode(e + n, post_len);
+    n += codec_varint_encode(e + n, pos_len);
+    fw_write(r, e, n);
+}
+
+static int w_end(void *ctx)
+{
+    term_writer *t = ctx;
+    if (t->err)
+        return t->err;
+    if (t->df == 0)
+        return AS_OK;
+    if (t->n > 0)
+        flush_block(t);
+    fwriter *pst = t->pst;
+    uint64_t post_off = fw_offset(pst);
+    if (t->nblocks > 1)
+        fw_write(pst, t->skips.p, t->skips.len);
+    fw_write(pst, t->blocks.p, t->blocks.len);
+    uint64_t post_len = fw_offset(pst) - post_off;
+    uint64_t pos_len = fw_offset(t->pos) - t->pos_term_start;
+    t->postings_total += t->df;
+    uint32_t kth = 0;
+    if (t->df >= SEG_KTH) {
+        float f = (float)t->kth[0];
+        if ((double)f > t->kth[0])
+            f = nextafterf(f, 0);       /* a lower bound: rounded down */
+        memcpy(&kth, &f, 4);
+    }
+    if (t->blocks.err || t->skips.err)
+        return tfail(t, err_set(AS_ERR_NOMEM, "out of memory"));
+    if (pst->err)
+        return tfail(t, pst->err);
+    if (t == &t->w->part[0]) {
+        int rc = lex_add(t->w, t->term.p, t->term.len, t->df, t->cf, kth,
+                         post_off, post_len, t->pos_term_start, pos_len);
+        return rc ? tfail(t, rc) : AS_OK;
+    }
+    if (t->term.len > LEXREC_MAX - 5 * 10 - 4)
+        return tfail(t, err_set(AS_ERR_INTERNAL, "a term of %zu bytes",
+                                t->term.len));
+    lex_record(t, kth, post_len, pos_len);
+    return t->own[2].err ? tfail(t, t->own[2].err) : AS_OK;
+}
+
+static inv_sink part_sink(term_writer *t)
+{
+    inv_sink s = {w_begin, w_posting, w_posting_raw, w_end, t};
+    return s;
 }
 
 inv_sink seg_writer_sink(seg_writer *w)
 {
-    inv_sink s = {w_begin, w_posting, w_posting_raw, w_end, w};
-    return s;
+    return part_sink(&w->part[0]);
+}
+
+static const char *const part_names[3] = {"part1.pst.tmp", "part1.pos.tmp",
+                                          "part1.lex.tmp"};
+
+/* Close part 1's files and remove them. */
+static void part_close(term_writer *t)
+{
+    for (int i = 0; i < 3; i++) {
+        if (t->own[i].fd < 0)
+            continue;
+        fw_abort(&t->own[i]);
+        unlink(t->own[i].path);
+    }
+}
+
+int seg_writer_part(seg_writer *w, inv_sink *out)
+{
+    term_writer *t = &w->part[1];
+    if (w->err)
+        return w->err;
+    if (w->parts == 2)
+        return err_set(AS_ERR_INTERNAL, "a second part was asked for twice");
+    for (int i = 0; i < 3; i++) {
+        int rc = fw_open(&t->own[i], w->dir, part_names[i], O_RDWR);
+        if (rc) {
+            part_close(t);
+            return fail(w, rc);
+        }
+    }
+    t->pst = &t->own[0];
+    t->pos = &t->own[1];
+    w->parts = 2;
+    *out = part_sink(t);
+    return AS_OK;
+}
+
+/* Reading back a file part 1 wrote, a window at a time. */
+typedef struct {
+    fwriter *f;
+    uint64_t off;           /* of the window's end, after the header */
+    unsigned char *p;
+    size_t at, len;         /* the window: p[at..len) */
+} part_reader;
+
+#define PART_WINDOW ((size_t)1 << 20)
+
+/* Make the window hold at least want bytes, or all that is left. */
+static int part_fill(seg_writer *w, part_reader *r, size_t want)
+{
+    if (r->len - r->at >= want)
+        return AS_OK;
+    memmove(r->p, r->p + r->at, r->len - r->at);
+    r->len -= r->at;
+    r->at = 0;
+    while (r->len < PART_WINDOW && r->off < r->f->written) {
+        uint64_t left = r->f->written - r->off;
+        size_t n = PART_WINDOW - r->len;
+        if (left < n)
+            n = (size_t)left;
+        ssize_t got = pread(r->f->fd, r->p + r->len, n, (off_t)(HDR + r->off));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return fail(w, err_set(AS_ERR_IO, "%s: %s", r->f->path,
+                                   got < 0 ? strerror(errno)
+                                           : "shorter than written"));
+        r->len += (size_t)got;
+        r->off += (uint64_t)got;
+    }
+    return AS_OK;
+}
+
+static int part_open(seg_writer *w, part_reader *r, fwriter *f,
+                     unsigned char *window)
+{
+    fw_flush(f);
+    if (f->err)
+        return fail(w, f->err);
+    *r = (part_reader){f, 0, window, 0, 0};
+    return AS_OK;
+}
+
+/* Copy the bytes part 1 wrote into f (through fw_write, for the CRC). */
+static int part_copy(seg_writer *w, fwriter *from, fwriter *to,
+                     unsigned char *window)
+{
+    part_reader r;
+    int rc = part_open(w, &r, from, window);
+    while (rc == AS_OK && (rc = part_fill(w, &r, PART_WINDOW)) == AS_OK &&
+           r.len > 0) {
+        fw_write(to, r.p, r.len);
+        r.at = r.len;
+    }
+    if (rc == AS_OK && to->err)
+        rc = fail(w, to->err);
+    return rc;
+}
+
+/* Append part 1's postings and positions to part 0's and add its lexicon
+ * entries. */
+static int part_append(seg_writer *w)
+{
+    term_writer *t = &w->part[1];
+    if (t->err)
+        return fail(w, t->err);
+    uint64_t post_off = fw_offset(&w->f[SEG_PST]);
+    uint64_t pos_off = fw_offset(&w->f[SEG_POS]);
+    unsigned char *window = mem_alloc(PART_WINDOW);
+    if (!window)
+        return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
+    int rc = part_copy(w, t->pst, &w->f[SEG_PST], window);
+    if (rc == AS_OK)
+        rc = part_copy(w, t->pos, &w->f[SEG_POS], window);
+    part_reader r;
+    if (rc == AS_OK)
+        rc = part_open(w, &r, &t->own[2], window);
+    while (rc == AS_OK) {
+        if ((rc = part_fill(w, &r, LEXREC_MAX)) || r.at == r.len)
+            break;
+        cur c;
+        cur_init(&c, r.p + r.at, r.len - r.at);
+        size_t len = (size_t)cur_varint(&c);
+        const unsigned char *term = cur_bytes(&c, len);
+        uint32_t df = (uint32_t)cur_varint(&c);
+        uint64_t cf = cur_varint(&c) + df;
+        uint32_t kth = 0;
+        if (df >= SEG_KTH)
+            kth = cur_u32(&c);
+        uint64_t post_len = cur_varint(&c), pos_len = cur_varint(&c);
+        if (c.bad) {
+            rc = fail(w, err_set(AS_ERR_INTERNAL, "a lexicon record of this "
+                                 "build is damaged"));
+            break;
+        }
+        r.at = r.len - cur_left(&c);
+        rc = lex_add(w, term, len, df, cf, kth, post_off, post_len, pos_off,
+                     pos_len);
+        post_off += post_len;
+        pos_off += pos_len;
+    }
+    mem_free(window);
+    w->part[0].postings_total += t->postings_total;
+    w->part[0].positions_total += t->positions_total;
+    part_close(t);
+    return rc;
 }
 
 int seg_writer_finish(seg_writer *w, seg_file_info info[SEG_NFILES],
                       uint64_t *terms, uint64_t *postings)
 {
+    if (w->part[0].err)
+        return fail(w, w->part[0].err);
+    if (w->parts == 2 && part_append(w))
+        return w->err;
     if (w->err)
         return w->err;
     for (int i = 0; i < 2; i++) {
@@ -979,8 +1262,8 @@ int seg_writer_finish(seg_writer *w, seg_file_info info[SEG_NFILES],
     uint64_t counts[SEG_NFILES][3] = {
         {w->nterms, index_off,
          w->lexblocks | (uint64_t)LEX_PER_BLOCK << 32},
-        {w->postings_total, 0, 0},
-        {w->positions_total, 0, 0},
+        {w->part[0].postings_total, 0, 0},
+        {w->part[0].positions_total, 0, 0},
         {w->ndocs, 0, w->title_total},
         {w->bw[0].nblocks, w->ndocs, bs_index[0]},
         {w->bw[1].nblocks, w->ndocs, bs_index[1]},
@@ -993,7 +1276,7 @@ int seg_writer_finish(seg_writer *w, seg_file_info info[SEG_NFILES],
     }
     w->opened = 0;
     *terms = w->nterms;
-    *postings = w->postings_total;
+    *postings = w->part[0].postings_total;
     return rc;
 }
 

@@ -57,6 +57,11 @@ int seg_writer_doc(seg_writer *w, uint32_t doc_id, const char *id,
 /* After the last document: avgdl for the precomputed block bounds. */
 void seg_writer_set_avgdl(seg_writer *w, double avgdl);
 inv_sink seg_writer_sink(seg_writer *w);
+/* A second sink, for a later range of terms written on another thread
+ * while seg_writer_sink's takes the first range (inv_finish): its
+ * postings and positions go to temporary files in the folder, which
+ * seg_writer_finish appends after the first range's and removes. */
+int seg_writer_part(seg_writer *w, inv_sink *out);
 int seg_writer_finish(seg_writer *w, seg_file_info info[SEG_NFILES],
                       uint64_t *terms, uint64_t *postings);
 
