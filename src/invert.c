@@ -694,7 +694,7 @@ static void *merge_main(void *arg)
     return NULL;
 }
 
-/* A sampled term and the bytes of postings from it to the next sample. */
+/* A sampled term and the weight of postings it stands for. */
 typedef struct {
     const char *term;
     size_t len;
@@ -773,10 +773,12 @@ static int split_point(const inverter *inv, const run_map *maps,
         uint64_t total = 0, half = 0;
         for (size_t i = 0; i < n; i++)
             total += v[i].weight;
+        /* v[k]: the sample that takes the running weight to half; the
+         * second part starts at the next one, but never at the first
+         * term (the first part would be empty). */
         size_t k = 0;
         while (k + 1 < n && 2 * (half + v[k].weight) < total)
             half += v[k++].weight;
-        /* Part one ends before v[k + 1] ... unless that is the first. */
         k++;
         while (k < n && bytes_cmp(v[k].term, v[k].len, v[0].term,
                                   v[0].len) == 0)

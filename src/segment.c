@@ -287,9 +287,9 @@ typedef struct {
 /* One part of the terms being written.  Part 0, the caller's, writes
  * postings and positions straight into postings.pst and positions.pos and
  * its lexicon entries into terms.lex.  Part 1 (seg_writer_part) takes the
- * terms after part 0's, on another thread: it writes into files of its own
- * (PART_PST, PART_POS) and records its lexicon entries in lexrec;
- * seg_writer_finish appends both after part 0's.  A part touches only its
+ * terms after part 0's, on another thread: it writes its postings,
+ * positions and lexicon records into files of its own (part_names), and
+ * seg_writer_finish appends them after part 0's.  A part touches only its
  * own fields and reads the norms, which are complete by then. */
 typedef struct {
     seg_writer *w;
@@ -467,8 +467,8 @@ static int zs_error(size_t r)
                : err_set(AS_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(r));
 }
 
-/* A block of at most ZS_DICT_MAX_BLOCK bytes, with the dictionary, into
- * f; *zlen: its compressed size. */
+/* A block of at most ZS_DICT_MAX_BLOCK bytes, with the dictionary once
+ * there is one, into f; *zlen: its compressed size. */
 static int zs_block(seg_writer *w, blockw *b, fwriter *f,
                     const unsigned char *p, size_t len, size_t *zlen)
 {
