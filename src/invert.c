@@ -39,6 +39,31 @@ typedef struct {
     uint32_t cur_doc_mark;  /* doc counter when last touched */
 } term_ent;
 
+/* Samples of the terms, for cutting the merge in two (inv_finish): the
+ * terms of each run, in byte order, are taken in groups of SAMPLE_EVERY,
+ * and a group's weight (2 df + cf + 16 a term, about its postings' bytes)
+ * is given half to its first term and half to its last (all of it to the
+ * first favoured the first terms when there were many short runs). */
+#define SAMPLE_EVERY 256
+
+typedef struct {
+    const char *term;
+    size_t len;
+    uint64_t weight;
+} sample;
+
+typedef struct {
+    sample *v;
+    size_t n, cap;
+    sample first, last;     /* the group being taken */
+    size_t in_group;
+} samples;
+
+static uint64_t term_weight(const term_ent *e)
+{
+    return 2 * (uint64_t)e->df + e->cf + 16;
+}
+
 struct inverter {
     size_t budget;
     char *tmpdir;
@@ -60,7 +85,51 @@ struct inverter {
      * postings continue in run i + 1), UINT32_MAX if none. */
     uint32_t *split;
     size_t capsplit;
+    /* Samples of the runs spilled so far; their terms are in sample_mem. */
+    samples spilled;
+    arena sample_mem;
 };
+
+/* Close the group being taken: its first and last terms become samples,
+ * their bytes copied into mem when it is not NULL. */
+static int samples_close(samples *s, arena *mem)
+{
+    if (s->in_group == 0)
+        return AS_OK;
+    s->in_group = 0;
+    if (s->n + 2 > s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 256;
+        sample *v = mem_realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return AS_ERR_NOMEM;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->last.weight = s->first.weight / 2;
+    s->first.weight -= s->last.weight;
+    sample *g[2] = {&s->first, &s->last};
+    for (int i = 0; i < 2; i++) {
+        if (mem) {
+            char *copy = arena_alloc(mem, g[i]->len ? g[i]->len : 1);
+            if (!copy)
+                return AS_ERR_NOMEM;
+            memcpy(copy, g[i]->term, g[i]->len);
+            g[i]->term = copy;
+        }
+        s->v[s->n++] = *g[i];
+    }
+    return AS_OK;
+}
+
+/* Take the next term of a run (terms come in byte order). */
+static int samples_add(samples *s, const term_ent *e, arena *mem)
+{
+    if (s->in_group++ == 0)
+        s->first = (sample){e->term, e->len, 0};
+    s->last = (sample){e->term, e->len, 0};
+    s->first.weight += term_weight(e);
+    return s->in_group == SAMPLE_EVERY ? samples_close(s, mem) : AS_OK;
+}
 
 int inv_new(size_t budget, const char *tmpdir, inverter **out)
 {
@@ -72,6 +141,7 @@ int inv_new(size_t budget, const char *tmpdir, inverter **out)
     inv->tcap = 1 << 16;
     inv->table = mem_calloc(inv->tcap, sizeof *inv->table);
     arena_init(&inv->mem);
+    arena_init(&inv->sample_mem);
     inv->doc_mark = 1;
     if (!inv->tmpdir || !inv->table) {
         inv_free(inv);
@@ -103,6 +173,8 @@ void inv_free(inverter *inv)
     mem_free(inv->tok_next);
     mem_free(inv->touched);
     mem_free(inv->split);
+    mem_free(inv->spilled.v);
+    arena_reset(&inv->sample_mem);
     mem_free(inv->tmpdir);
     mem_free(inv);
 }
@@ -387,6 +459,10 @@ static int spill(inverter *inv, uint32_t split_doc)
             rc = AS_ERR_NOMEM;
             break;
         }
+        if (samples_add(&inv->spilled, e, &inv->sample_mem)) {
+            rc = AS_ERR_NOMEM;
+            break;
+        }
         if (fwrite(hdr.p, 1, hdr.len, fp) != hdr.len && !werr)
             werr = errno;
         for (chunk *c = e->head; c; c = c->next) {
@@ -394,6 +470,8 @@ static int spill(inverter *inv, uint32_t split_doc)
                 werr = errno;
         }
     }
+    if (rc == AS_OK && samples_close(&inv->spilled, &inv->sample_mem))
+        rc = AS_ERR_NOMEM;
     buf_free(&hdr);
     mem_free(order);
     /* The first failed write's errno (ENOSPC, EFBIG) names the cause. */
@@ -694,81 +772,29 @@ static void *merge_main(void *arg)
     return NULL;
 }
 
-/* A sampled term and the weight of postings it stands for. */
-typedef struct {
-    const char *term;
-    size_t len;
-    uint64_t weight;
-} sample;
-
 static int sample_cmp(const void *x, const void *y)
 {
     const sample *a = x, *b = y;
     return bytes_cmp(a->term, a->len, b->term, b->len);
 }
 
-#define SAMPLE_EVERY 64
-
-/* Where the second part starts: a term at about half the postings of all
- * the runs.  The terms of each run are taken in groups of SAMPLE_EVERY,
- * and a group's weight (its postings' bytes; in memory 2 df + cf, about
- * the same) is given half to its first term and half to its last (all of
- * it to the first favoured the first terms when there were many short
- * runs).  *lo is set to NULL when there is nothing to share (fewer than
- * two distinct samples). */
-static int split_point(const inverter *inv, const run_map *maps,
-                       const uint32_t *order, const char **lo,
-                       size_t *lo_len)
+/* Where the second part starts: a term at about half the weight of the
+ * samples of the spilled runs (taken by spill) and of the terms in memory.
+ * *lo is set to NULL when there is nothing to share (fewer than two
+ * distinct samples). */
+static int split_point(inverter *inv, const uint32_t *order,
+                       const char **lo, size_t *lo_len)
 {
     *lo = NULL;
-    size_t cap = 2 * (inv->nterms / SAMPLE_EVERY) + 16, n = 0;
-    sample *v = mem_alloc(cap * sizeof *v);
-    if (!v)
-        return err_set(AS_ERR_NOMEM, "out of memory while merging");
+    samples *s = &inv->spilled;     /* no more runs: the memory's join them */
     int rc = AS_OK;
-    for (uint32_t f = 0; f <= inv->runs && rc == AS_OK; f++) {
-        run_reader r;
-        memset(&r, 0, sizeof r);
-        if (f < inv->runs) {
-            cur_init(&r.c, maps[f].p, maps[f].size);
-        } else {                /* the terms in memory */
-            r.mem = inv;
-            r.order = order;
-            r.end = inv->nterms;
-        }
-        sample first = {NULL, 0, 0}, last = first;
-        size_t in_group = 0;
-        for (;;) {
-            if ((rc = run_next(&r)) == AS_OK && r.term) {
-                if (in_group++ == 0)
-                    first = (sample){r.term, r.len, 0};
-                last = (sample){r.term, r.len, 0};
-                first.weight += (r.mem ? 2 * r.df + r.cf : r.dlen) + 16;
-                if (in_group < SAMPLE_EVERY)
-                    continue;
-            }
-            if (in_group > 0) {         /* the group ends */
-                if (n + 2 > cap) {
-                    sample *m = mem_realloc(v, 2 * cap * sizeof *v);
-                    if (!m) {
-                        rc = err_set(AS_ERR_NOMEM, "out of memory while "
-                                     "merging");
-                        break;
-                    }
-                    v = m;
-                    cap *= 2;
-                }
-                last.weight = first.weight / 2;
-                first.weight -= last.weight;
-                v[n++] = first;
-                v[n++] = last;
-                in_group = 0;
-            }
-            if (rc || !r.term)
-                break;
-        }
-    }
-    if (rc == AS_OK && n >= 2) {
+    for (size_t i = 0; i < inv->nterms && rc == AS_OK; i++)
+        rc = samples_add(s, &inv->terms[order[i]], NULL);
+    if (rc == AS_OK)
+        rc = samples_close(s, NULL);
+    if (rc == AS_OK && s->n >= 2) {
+        sample *v = s->v;
+        size_t n = s->n;
         qsort(v, n, sizeof *v, sample_cmp);
         uint64_t total = 0, half = 0;
         for (size_t i = 0; i < n; i++)
@@ -788,8 +814,7 @@ static int split_point(const inverter *inv, const run_map *maps,
             *lo_len = v[k].len;
         }
     }
-    mem_free(v);
-    return rc;
+    return rc ? err_set(rc, "out of memory while merging") : AS_OK;
 }
 
 /* The first of order[0..n) not before term. */
@@ -856,7 +881,7 @@ int inv_finish(inverter *inv, const inv_sink *sink, const inv_sink *sink2)
                     0, &stop, AS_OK, ""};
     merge_part b = a;
     if (rc == AS_OK && sink2)
-        rc = split_point(inv, maps, order, &b.lo, &b.lo_len);
+        rc = split_point(inv, order, &b.lo, &b.lo_len);
     int split = b.lo != NULL;
     if (split) {
         a.hi = b.lo;

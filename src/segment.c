@@ -1014,7 +1014,8 @@ static int lex_add(seg_writer *w, const unsigned char *term, size_t len,
  * u32 kth when df >= SEG_KTH, varint postings length, varint positions
  * length (the offsets follow from the lengths: part 1 writes its terms one
  * after the other).  A record is at most LEXREC_MAX bytes. */
-#define LEXREC_MAX (5 * 10 + 4 + 65536)
+#define LEXREC_TERM_MAX 65536   /* terms are cut far shorter (analyze.h) */
+#define LEXREC_MAX (LEXREC_TERM_MAX + 5 * 10 + 4)
 
 static void lex_record(term_writer *t, uint32_t kth, uint64_t post_len,
                        uint64_t pos_len)
@@ -1068,7 +1069,7 @@ static int w_end(void *ctx)
                          post_off, post_len, t->pos_term_start, pos_len);
         return rc ? tfail(t, rc) : AS_OK;
     }
-    if (t->term.len > LEXREC_MAX - 5 * 10 - 4)
+    if (t->term.len > LEXREC_TERM_MAX)
         return tfail(t, err_set(AS_ERR_INTERNAL, "a term of %zu bytes",
                                 t->term.len));
     lex_record(t, kth, post_len, pos_len);
