@@ -348,7 +348,24 @@ static unsigned char *chain_room(inverter *inv, term_ent *e, size_t n)
  * chains and forget its tokens. */
 static int flush_doc(inverter *inv, uint32_t doc_id)
 {
-    for (size_t k = 0; k < inv->ntouched; k++) {
+    /* The terms' entries and the chunks written to are all over memory:
+     * fetch each entry twelve terms ahead, its tail chunk's header eight
+     * ahead and the bytes written four ahead (waiting on them was a third
+     * of a build's inverting time). */
+    const uint32_t *tt = inv->touched;
+    size_t nt = inv->ntouched;
+    for (size_t k = 0; k < nt && k < 12; k++)
+        __builtin_prefetch(&inv->terms[tt[k]]);
+    for (size_t k = 0; k < nt; k++) {
+        if (k + 12 < nt)
+            __builtin_prefetch(&inv->terms[tt[k + 12]]);
+        if (k + 8 < nt)
+            __builtin_prefetch(inv->terms[tt[k + 8]].tail);
+        if (k + 4 < nt) {
+            const chunk *c = inv->terms[tt[k + 4]].tail;
+            if (c)
+                __builtin_prefetch(c->data + c->used, 1);
+        }
         term_ent *e = &inv->terms[inv->touched[k]];
         /* Three varints under 2^32 and tf of them: at most 5 bytes each. */
         unsigned char *o = chain_room(inv, e, 5 * ((size_t)e->cur_tf + 2));
