@@ -562,6 +562,7 @@ static int keys_room(inv_side *v, uint32_t key)
         uint32_t *m = mem_realloc(*t[i], cap * sizeof *m);
         if (!m)
             return err_set(AS_ERR_NOMEM, "out of memory while indexing");
+        mem_advise_huge(m, cap * sizeof *m);
         memset(m + v->mapcap, 0, (cap - v->mapcap) * sizeof *m);
         *t[i] = m;
     }

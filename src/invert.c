@@ -228,6 +228,7 @@ static int find_term(inverter *inv, const char *term, size_t len,
         term_ent *t = mem_realloc(inv->terms, cap * sizeof *t);
         if (!t)
             return AS_ERR_NOMEM;
+        mem_advise_huge(t, cap * sizeof *t);
         inv->terms = t;
         inv->capterms = cap;
     }

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static _Atomic uint64_t fail_at;   /* 0: never fail */
 static _Atomic uint64_t counter;
@@ -39,12 +40,27 @@ void *mem_calloc_touched(size_t count, size_t size)
 {
     unsigned char *p = mem_calloc(count, size);
     if (p) {
+        mem_advise_huge(p, count * size);
         /* volatile: the compiler may know calloc's memory is zero. */
         volatile unsigned char *v = p;
         for (size_t i = 0; i < count * size; i += 4096)
             v[i] = 0;
     }
     return p;
+}
+
+void mem_advise_huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t hi = ((uintptr_t)p + n) & ~(huge - 1);
+    if (p && hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
 }
 
 void *mem_realloc(void *p, size_t n)
