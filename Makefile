@@ -58,21 +58,13 @@ COMPLETIONDIR = $(PREFIX)/share/bash-completion/completions
 PKGCONFIGDIR = $(LIBDIR)/pkgconfig
 
 DEPS_CFLAGS := $(shell pkg-config --cflags libutf8proc jansson 2>/dev/null)
-DEPS_LIBS := -lstemmer -lz -lzstd -lutf8proc -ljansson -lpthread -lm
-# The command is one self-contained binary.  STATIC=1 (the default without
-# a sanitizer) links it fully static and not position-independent: no
-# dynamic loader and no relocations at start, 0.1 to 0.3 ms of the 2.5 ms
-# a query process takes on the wiki passages (hyperfine, four rounds of
-# 400 runs).  STATIC=0 links libc dynamically (the sanitizers and valgrind
-# need that); the other libraries stay static.
-STATIC ?= $(if $(SANITIZE),0,1)
-ifeq ($(STATIC),1)
-BIN_LDFLAGS = -static -no-pie
-BIN_LIBS := -lstemmer -lz -lzstd -lutf8proc -ljansson -lpthread -lm
-else
-BIN_LIBS := -Wl,-Bstatic -lstemmer -lz -lzstd -lutf8proc -ljansson -Wl,-Bdynamic \
-            -lpthread -lm
-endif
+DEPS_LIBS := -lstemmer -lisal -lz -lzstd -lutf8proc -ljansson -lpthread -lm
+# The command links libc and ISA-L (which Debian ships only as a shared
+# library) dynamically and the other libraries statically, not
+# position-independent (no relocations of its own code at start).
+BIN_LDFLAGS = $(if $(SANITIZE),,-no-pie)
+BIN_LIBS := -Wl,-Bstatic -lstemmer -lz -lzstd -lutf8proc -ljansson \
+            -Wl,-Bdynamic -lisal -lpthread -lm
 
 # Only what artsearch.h marks AS_API is exported (see $(LIB) below).
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(OPTIMIZATION) $(WARNINGS) \
@@ -81,7 +73,7 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
 LIB_SRC = src/err.c src/mem.c src/buf.c src/codec.c src/analyze.c \
           src/corpus.c src/invert.c src/segment.c src/index.c src/search.c \
-          src/snippet.c src/query.c src/api.c src/ring.c
+          src/snippet.c src/query.c src/api.c src/ring.c src/gzin.c
 LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 PIC_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/pic/%.o)
 # Every module, for the tests and the benchmark, which test internals.
@@ -240,7 +232,7 @@ asan:
 VG_BUILD = build/valgrind
 VG_LOGDIR = $(VG_BUILD)/logs
 valgrind:
-	$(MAKE) BUILD=$(VG_BUILD) STATIC=0 $(VG_BUILD)/artsearch \
+	$(MAKE) BUILD=$(VG_BUILD) $(VG_BUILD)/artsearch \
 	    $(VG_BUILD)/tests/test_e2e
 	rm -rf $(VG_LOGDIR) && mkdir -p $(VG_LOGDIR)
 	VG_LOGDIR=$(abspath $(VG_LOGDIR)) VG_BIN=$(abspath $(VG_BUILD)/artsearch) \
@@ -292,7 +284,7 @@ uninstall:
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES = build-essential pkg-config libstemmer-dev zlib1g-dev \
-                  libzstd-dev \
+                  libisal-dev libzstd-dev \
                   libcmocka-dev libutf8proc-dev libjansson-dev \
                   libsqlite3-dev man-db valgrind
 # Only for `make fuzz` (libFuzzer): `make fuzz-deps`.

@@ -12,9 +12,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <zlib.h>
 
 #include "err.h"
+#include "gzin.h"
 #include "mem.h"
 #include "ring.h"
 
@@ -1002,14 +1002,14 @@ static void line_too_long(reader *r, const file_entry *f,
 
 /* ---- Decompressing ahead -----------------------------------------------
  *
- * A JSONL file (gzip or not: zlib reads both) is decompressed on a thread
+ * A JSONL file (gzip or not: gzin reads both) is decompressed on a thread
  * of its own, GZ_CHUNK bytes at a time into a ring of GZ_SLOTS chunks,
  * while the caller parses (in a build, also analyzes) the ones before:
- * inflating the wiki passages was a fifth of the reading thread's time,
- * and that thread is a build's critical path.  Each chunk carries what
- * gzread returned and, at the end, gzerror's code and message and gzeof,
- * so a damaged file is reported exactly as when the caller reads it
- * itself, which it does when no thread starts. */
+ * inflating the wiki passages with zlib was a fifth of the reading
+ * thread's time, and that thread is a build's critical path.  Each chunk
+ * carries what gzin_read returned and, on an error, its message, so a
+ * damaged file is reported exactly as when the caller reads it itself,
+ * which it does when no thread starts. */
 
 #define GZ_SLOTS 4
 #define GZ_CHUNK (1 << 16)
@@ -1019,32 +1019,25 @@ static void line_too_long(reader *r, const file_entry *f,
 
 typedef struct {
     unsigned char data[GZ_CHUNK];
-    int got;            /* gzread's result */
-    int zerr;           /* when got <= 0: gzerror's code ... */
-    char msg[256];      /* ... its message ... */
-    int eof;            /* ... and gzeof */
-    uint64_t offset;    /* gzoffset after the read */
+    long got;           /* gzin_read's result */
+    char msg[128];      /* when got < 0: gzin_error */
+    uint64_t offset;    /* gzin_offset after the read */
 } gz_chunk;
 
 typedef struct {
-    gzFile gz;
+    gzin *gz;
     gz_chunk *slot;     /* GZ_SLOTS for the ring, then the caller's own */
     int threaded;
     ring ring;
     pthread_t th;
 } gz_ahead;
 
-static void gz_fill(gzFile gz, gz_chunk *c)
+static void gz_fill(gzin *gz, gz_chunk *c)
 {
-    c->got = gzread(gz, c->data, GZ_CHUNK);
-    c->offset = (uint64_t)gzoffset(gz);
-    if (c->got <= 0) {
-        int zerr = Z_OK;
-        const char *m = gzerror(gz, &zerr);
-        c->zerr = zerr;
-        snprintf(c->msg, sizeof c->msg, "%s", m ? m : "");
-        c->eof = gzeof(gz);
-    }
+    c->got = gzin_read(gz, c->data, GZ_CHUNK);
+    c->offset = gzin_offset(gz);
+    if (c->got < 0)
+        snprintf(c->msg, sizeof c->msg, "%s", gzin_error(gz));
 }
 
 static void *gz_main(void *arg)
@@ -1062,7 +1055,7 @@ static void *gz_main(void *arg)
 
 /* Start reading gz ahead (threaded: a file of size bytes or more than
  * GZ_THREAD_MIN); AS_ERR_NOMEM (gz stays the caller's). */
-static int gz_start(gz_ahead *a, gzFile gz, uint64_t size)
+static int gz_start(gz_ahead *a, gzin *gz, uint64_t size)
 {
     memset(a, 0, sizeof *a);
     a->gz = gz;
@@ -1092,7 +1085,8 @@ static const gz_chunk *gz_next(gz_ahead *a)
         return &a->slot[i];
     /* Cannot happen: the thread ends on the chunk that ends the file.
      * Reported as a cut file, never a hang. */
-    memset(own, 0, sizeof *own);
+    own->got = -1;
+    snprintf(own->msg, sizeof own->msg, "truncated gzip data");
     return own;
 }
 
@@ -1105,22 +1099,22 @@ static void gz_finish(gz_ahead *a)
         ring_destroy(&a->ring);
     }
     mem_free(a->slot);
-    gzclose(a->gz);
+    gzin_close(a->gz);
 }
 
 static int read_jsonl(reader *r, const file_entry *f)
 {
-    gzFile gz = gzopen(f->path, "rb");
+    gzin *gz = gzin_open(f->path);
     if (!gz) {
-        warn(r, "%s: cannot open: %s", f->path,
-             errno ? strerror(errno) : "out of memory");
+        if (errno == ENOMEM)
+            return err_set(AS_ERR_NOMEM, "out of memory");
+        warn(r, "%s: cannot open: %s", f->path, strerror(errno));
         r->rep->skipped[AS_SKIP_UNREADABLE]++;
         return AS_OK;
     }
-    gzbuffer(gz, 1 << 17);
     gz_ahead ga;
     if (gz_start(&ga, gz, (uint64_t)f->size)) {
-        gzclose(gz);
+        gzin_close(gz);
         return err_set(AS_ERR_NOMEM, "out of memory");
     }
     jsonl_file jf = {f->path, 0};
@@ -1138,25 +1132,15 @@ static int read_jsonl(reader *r, const file_entry *f)
             break;
         }
         const gz_chunk *ch = gz_next(&ga);
-        int got = ch->got;
+        long got = ch->got;
         if (got < 0) {
             warn(r, "%s: %s after line %lu; the rest of the file is lost",
-                 f->path, ch->zerr == Z_BUF_ERROR ? "truncated gzip data"
-                                                  : ch->msg, lineno);
+                 f->path, ch->msg, lineno);
             r->rep->skipped[AS_SKIP_TRUNCATED]++;
             break;
         }
         if (got == 0) {
             eof = 1;
-            /* zlib reports a stream cut short as a 0-byte read with
-             * Z_BUF_ERROR pending, not as -1. */
-            if (ch->zerr != Z_OK || !ch->eof) {
-                warn(r, "%s: %s after line %lu; the rest of the file is lost",
-                     f->path, ch->zerr == Z_BUF_ERROR || ch->zerr == Z_OK
-                                  ? "truncated gzip data" : ch->msg, lineno);
-                r->rep->skipped[AS_SKIP_TRUNCATED]++;
-                break;
-            }
             if (line.len > 0) {         /* a last line without '\n' */
                 lineno++;
                 rc = json_line(r, &jf, lineno, (const char *)line.p,

@@ -15,7 +15,7 @@
  *   .jsonl, .ndjson, .jsonl.gz, .ndjson.gz
  *                         one JSON object a line: "id" or "_id" (string or
  *                         integer), "title", "text" or "body"; gzip is read
- *                         through zlib
+ *                         through ISA-L's igzip (gzin.h)
  * Anything else is skipped and counted.  The external id of a document is
  * its path relative to the corpus root (the file name when the corpus is one
  * file), or the JSON id.

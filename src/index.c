@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <isa-l/crc.h>
 #include <zlib.h>
 
 #include "analyze.h"
@@ -372,7 +373,7 @@ int as_index_check(as_index *ix)
 {
     for (int i = 0; i < SEG_NFILES; i++) {
         const seg_map *f = &ix->seg.f[i];
-        uint32_t crc = (uint32_t)crc32_z(0, f->p, f->size);
+        uint32_t crc = crc32_gzip_refl(0, f->p, f->size);
         if (crc != ix->files[i].crc)
             return err_set(AS_ERR_CORRUPT, "%s/%s: checksum mismatch "
                            "(CRC32 %08x, the manifest says %08x)",

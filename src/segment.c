@@ -120,6 +120,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <isa-l/crc.h>
 #include <zlib.h>
 #define ZSTD_STATIC_LINKING_ONLY    /* raw-content dictionaries, custom
                                        allocation */
@@ -180,7 +181,7 @@ static int fw_open(fwriter *w, const char *dir, const char *name, int flags)
 {
     buf_init(&w->b);
     w->written = 0;
-    w->crc = (uint32_t)crc32(0, NULL, 0);
+    w->crc = 0;
     w->err = AS_OK;
     snprintf(w->path, sizeof w->path, "%s/%s", dir, name);
     w->fd = open(w->path, flags | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -194,20 +195,23 @@ static int fw_open(fwriter *w, const char *dir, const char *name, int flags)
     return AS_OK;
 }
 
+/* The CRC is taken here, a buffer at a time (ISA-L's crc32_gzip_refl,
+ * about three times as fast as zlib's crc32_z and the same CRC-32): taken
+ * in fw_write, most calls were a few bytes. */
 static void fw_flush(fwriter *w)
 {
-    if (!w->err)
+    if (!w->err && w->b.len > 0) {
+        w->crc = crc32_gzip_refl(w->crc, w->b.p, w->b.len);
         w->err = err_write_all(w->fd, w->b.p, w->b.len, -1, w->path);
+    }
     buf_clear(&w->b);
 }
 
 static void fw_write(fwriter *w, const void *p, size_t n)
 {
-    /* Not even crc32_z for nothing: given NULL it returns 0, the initial
-     * value, and an empty dictionary is a NULL buffer. */
+    /* An empty dictionary is a NULL buffer. */
     if (w->err || n == 0)
         return;
-    w->crc = (uint32_t)crc32_z(w->crc, p, n);
     w->written += n;
     if (n >= (1 << 20)) {
         fw_flush(w);
