@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <utf8proc.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "buf.h"
 #include "err.h"
@@ -318,6 +321,55 @@ static inline unsigned char fold_ascii(unsigned char c)
     return (unsigned char)(c + (((unsigned)(c - 'A') < 26u) << 5));
 }
 
+/* The end of the run of ASCII letters and digits at s[i] (the first
+ * index >= i holding anything else, or len): 16 bytes a step with SSE2,
+ * most words in one. */
+static inline size_t alnum_run(const unsigned char *s, size_t i, size_t len)
+{
+#ifdef __SSE2__
+    const __m128i a1 = _mm_set1_epi8('a' - 1), z1 = _mm_set1_epi8('z' + 1);
+    const __m128i d0 = _mm_set1_epi8('0' - 1), d9 = _mm_set1_epi8('9' + 1);
+    const __m128i up = _mm_set1_epi8(0x20);
+    while (len - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        /* Signed compares: bytes >= 0x80 are negative, never in range. */
+        __m128i l = _mm_or_si128(v, up);
+        __m128i ok = _mm_or_si128(
+            _mm_and_si128(_mm_cmpgt_epi8(l, a1), _mm_cmplt_epi8(l, z1)),
+            _mm_and_si128(_mm_cmpgt_epi8(v, d0), _mm_cmplt_epi8(v, d9)));
+        unsigned stop = ~(unsigned)_mm_movemask_epi8(ok) & 0xffffu;
+        if (stop)
+            return i + (size_t)__builtin_ctz(stop);
+        i += 16;
+    }
+#endif
+    while (i < len && ((unsigned)((s[i] | 0x20) - 'a') < 26u ||
+                       (unsigned)(s[i] - '0') < 10u))
+        i++;
+    return i;
+}
+
+/* o[0..n) = s[0..n) (ASCII) folded; s has avail >= n readable bytes and
+ * o room for n rounded up to 16. */
+static inline void fold_copy(unsigned char *o, const unsigned char *s,
+                             size_t n, size_t avail)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i A1 = _mm_set1_epi8('A' - 1), Z1 = _mm_set1_epi8('Z' + 1);
+    const __m128i up = _mm_set1_epi8(0x20);
+    for (; i < n && avail - i >= 16; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        __m128i big = _mm_and_si128(_mm_cmpgt_epi8(v, A1),
+                                    _mm_cmplt_epi8(v, Z1));
+        _mm_storeu_si128((__m128i *)(o + i),
+                         _mm_add_epi8(v, _mm_and_si128(big, up)));
+    }
+#endif
+    for (; i < n; i++)
+        o[i] = fold_ascii(s[i]);
+}
+
 /* Append word s[0..n), folded, to a->fold.  Returns AS_OK or
  * AS_ERR_NOMEM. */
 static int fold_word(analyzer *a, const unsigned char *s, size_t n)
@@ -481,24 +533,17 @@ int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
             /* Most words: a run of ASCII letters and digits, folded into
              * a->fold while they are scanned (up to FAST_WORD bytes). */
             size_t off = a->fold.len;
-            if (buf_reserve(&a->fold, FAST_WORD + 8))
+            if (buf_reserve(&a->fold, FAST_WORD + 16 + 8))
                 return AS_ERR_NOMEM;
-            unsigned char *o = a->fold.p + off, *omax = o + FAST_WORD;
-            int fast = s[wstart] < 0x80;
-            if (fast)
-                *o++ = fold_ascii(s[wstart]);
-            for (; i < len; i++) {
-                unsigned char c = s[i];
-                if ((unsigned)((c | 0x20) - 'a') < 26u)
-                    prev = C_LETTER;
-                else if ((unsigned)(c - '0') < 10u)
-                    prev = C_DIGIT;
-                else
-                    break;
-                if (o < omax)
-                    *o++ = fold_ascii(c);
-                else
-                    fast = 0;
+            unsigned char *o = a->fold.p + off;
+            size_t run = alnum_run(s, i, len);
+            if (run > i)
+                prev = (unsigned)(s[run - 1] - '0') < 10u ? C_DIGIT : C_LETTER;
+            i = run;
+            int fast = s[wstart] < 0x80 && i - wstart <= FAST_WORD;
+            if (fast) {
+                fold_copy(o, s + wstart, i - wstart, len - wstart);
+                o += i - wstart;
             }
             /* Done, unless a joiner or a non-ASCII character may go on
              * with the word: then the general scan and fold_word. */

@@ -247,6 +247,69 @@ static void test_long_terms_cut(void **state)
     analyzer_free(a);
 }
 
+/* Runs of ASCII letters and digits are scanned and folded 16 bytes at a
+ * time: random words of 1 to 90 bytes (across the 64-byte fast path), at
+ * every alignment, the text ending inside a word or after a separator,
+ * must give each word lowercased at its own offsets. */
+static void test_ascii_words_any_alignment(void **state)
+{
+    (void)state;
+    analyzer *a;
+    assert_int_equal(analyzer_new("none", 0, &a), AS_OK);
+    static const char alnum[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    static const char *const seps[] = {" ", "  ", ";", "(", ") ", "\n", "!",
+                                       "?\t", "\"", "=", "@", "[", "`", "{"};
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    char text[2048];
+    buf want;
+    buf_init(&want);
+    for (int round = 0; round < 400; round++) {
+        size_t n = 0;
+        buf_clear(&want);
+        for (size_t lead = (size_t)round % 17; lead > 0; lead--)
+            text[n++] = ' ';
+        uint32_t pos = 0;
+        while (n < 1800) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            size_t wl = 1 + (size_t)(x % 90), start = n;
+            if (want.len)
+                buf_putc(&want, ' ');
+            for (size_t i = 0; i < wl; i++) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char c = alnum[(x >> 20) % (sizeof alnum - 1)];
+                text[n++] = c;
+                buf_putc(&want, c >= 'A' && c <= 'Z' ? c + 32 : c);
+            }
+            buf_printf(&want, "@%u[%zu,%zu)=%.*s", pos++, start, n,
+                       (int)wl, text + start);
+            if (x % 5 == 0 && round % 2)
+                break;          /* the text ends inside the word */
+            const char *sep = seps[(x >> 40) % (sizeof seps / sizeof *seps)];
+            memcpy(text + n, sep, strlen(sep));
+            n += strlen(sep);
+        }
+        text[n] = '\0';
+        buf_terminate(&want);
+        render r;
+        buf_init(&r.out);
+        r.with_offsets = 1;
+        r.text = text;
+        uint32_t p = 0;
+        assert_int_equal(analyzer_run(a, text, n, &p, on_token, &r), 0);
+        buf_terminate(&r.out);
+        assert_string_equal((char *)r.out.p, (char *)want.p);
+        assert_int_equal(p, pos);
+        buf_free(&r.out);
+    }
+    buf_free(&want);
+    analyzer_free(a);
+}
+
 static int stop_after_two(void *ctx, const an_token *t)
 {
     (void)t;
@@ -319,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_positions_and_offsets),
         cmocka_unit_test(test_compound_longer_than_queue),
         cmocka_unit_test(test_long_terms_cut),
+        cmocka_unit_test(test_ascii_words_any_alignment),
         cmocka_unit_test(test_callback_stops),
         cmocka_unit_test(test_golden),
     };
