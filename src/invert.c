@@ -415,27 +415,50 @@ int inv_end_doc(inverter *inv, uint32_t doc_id)
     return AS_OK;
 }
 
-static const inverter *sort_ctx;
+/* Sorting the terms: each with its first 8 bytes as a big-endian number
+ * (zero-padded), which orders them as the bytes do, so most comparisons
+ * neither call memcmp nor read the terms (scattered over the arena);
+ * equal prefixes fall back to the whole terms.  Comparing the terms
+ * themselves was a sixth of the final merge's time, before its two
+ * threads start. */
+typedef struct {
+    uint64_t prefix;
+    uint32_t idx;
+} sort_key;
 
-static int sort_cmp(const void *x, const void *y)
+static int sort_cmp(const void *x, const void *y, void *ctx)
 {
-    const term_ent *a = &sort_ctx->terms[*(const uint32_t *)x];
-    const term_ent *b = &sort_ctx->terms[*(const uint32_t *)y];
+    const sort_key *p = x, *q = y;
+    if (p->prefix != q->prefix)
+        return p->prefix < q->prefix ? -1 : 1;
+    const inverter *inv = ctx;
+    const term_ent *a = &inv->terms[p->idx], *b = &inv->terms[q->idx];
     return bytes_cmp(a->term, a->len, b->term, b->len);
 }
 
 /* The in-memory terms' numbers in byte order of the terms (NULL: out of
  * memory). */
-static uint32_t *sorted_terms(const inverter *inv)
+static uint32_t *sorted_terms(inverter *inv)
 {
-    uint32_t *order = mem_alloc((inv->nterms ? inv->nterms : 1) *
-                                sizeof *order);
-    if (!order)
+    size_t n = inv->nterms;
+    uint32_t *order = mem_alloc((n ? n : 1) * sizeof *order);
+    sort_key *k = mem_alloc((n ? n : 1) * sizeof *k);
+    if (!order || !k) {
+        mem_free(order);
+        mem_free(k);
         return NULL;
-    for (size_t i = 0; i < inv->nterms; i++)
-        order[i] = (uint32_t)i;
-    sort_ctx = inv;
-    qsort(order, inv->nterms, sizeof *order, sort_cmp);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const term_ent *e = &inv->terms[i];
+        uint64_t v = 0;
+        for (uint32_t j = 0; j < 8; j++)
+            v = v << 8 | (j < e->len ? (unsigned char)e->term[j] : 0);
+        k[i] = (sort_key){v, (uint32_t)i};
+    }
+    qsort_r(k, n, sizeof *k, sort_cmp, inv);
+    for (size_t i = 0; i < n; i++)
+        order[i] = k[i].idx;
+    mem_free(k);
     return order;
 }
 
