@@ -3,8 +3,9 @@
  * A file that starts with the gzip magic bytes is inflated by ISA-L's
  * igzip: one member or several one after the other (bytes after the last
  * member that are not another member are ignored, as zlib's gzread does),
- * every member's CRC-32 and length checked.  Any other file is read as it
- * is.  igzip inflates the wiki passages about four times as fast as
+ * every member's CRC-32 and length checked.  Headers are read here, of
+ * any length, their CRC checked when they carry one.  Any other file is
+ * read as it is.  igzip inflates the wiki passages about four times as fast as
  * zlib's gzread (0.15 s against 0.62 s a 28 MB file), a tenth of a
  * build's CPU time.
  */
