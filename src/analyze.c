@@ -313,8 +313,10 @@ static int is_hyphen(int32_t cp)
 
 /* ---- Folding ------------------------------------------------------------ */
 
-/* Longest word folded while scanned (analyzer_run). */
+/* Longest word folded while scanned (analyzer_run); a multiple of 16, so
+ * fold_copy's 16-byte stores stay within it. */
 #define FAST_WORD 64
+_Static_assert(FAST_WORD % 16 == 0, "FAST_WORD: whole 16-byte stores");
 
 static inline unsigned char fold_ascii(unsigned char c)
 {
@@ -533,7 +535,7 @@ int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
             /* Most words: a run of ASCII letters and digits, folded into
              * a->fold while they are scanned (up to FAST_WORD bytes). */
             size_t off = a->fold.len;
-            if (buf_reserve(&a->fold, FAST_WORD + 16 + 8))
+            if (buf_reserve(&a->fold, FAST_WORD + 8))
                 return AS_ERR_NOMEM;
             unsigned char *o = a->fold.p + off;
             size_t run = alnum_run(s, i, len);

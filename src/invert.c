@@ -367,7 +367,7 @@ static int flush_doc(inverter *inv, uint32_t doc_id)
             if (c)
                 __builtin_prefetch(c->data + c->used, 1);
         }
-        term_ent *e = &inv->terms[inv->touched[k]];
+        term_ent *e = &inv->terms[tt[k]];
         /* Three varints under 2^32 and tf of them: at most 5 bytes each. */
         unsigned char *o = chain_room(inv, e, 5 * ((size_t)e->cur_tf + 2));
         if (!o)
