@@ -382,6 +382,54 @@ static void test_stored_documents(void **state)
     as_index_close(ix);
 }
 
+/* Ids and titles of every length class: a record is found past fields
+ * with one-byte lengths (skipped in a tight loop) and past longer ones
+ * (skipped the general way), at every place in its block. */
+static void record_field(char *out, size_t cap, const char *prefix,
+                         uint32_t d, size_t len)
+{
+    int n = snprintf(out, cap, "%s%u", prefix, d);
+    size_t at = (size_t)n;
+    for (; at < len && at + 1 < cap; at++)
+        out[at] = (char)('a' + (d + at) % 26);
+    out[at] = 0;
+}
+
+static void test_record_lengths(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {0, 5, 126, 127, 128, 129, 300, 512, 9};
+    static const size_t idlens[] = {3, 20, 127, 128, 200, 1200};
+    enum { N = 2000 };
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/records", tu_group_dir);
+    as_builder *b;
+    assert_int_equal(as_builder_new(dir, NULL, &b), AS_OK);
+    char id[2048], title[2048];
+    for (uint32_t d = 0; d < N; d++) {
+        record_field(id, sizeof id, "id", d, idlens[(d / 7) % 6]);
+        record_field(title, sizeof title, "t", d, lens[d % 9]);
+        assert_int_equal(as_builder_add(b, id, title, "word"), AS_OK);
+    }
+    assert_int_equal(as_builder_finish(b, NULL), AS_OK);
+    as_builder_free(b);
+    as_index *ix;
+    assert_int_equal(as_index_open(dir, &ix), AS_OK);
+    void *dz = NULL;
+    for (uint32_t d = 0; d < N; d++) {
+        seg_doc doc;
+        assert_int_equal(seg_doc_get(&ix->seg, d, NULL, &doc, &dz), AS_OK);
+        record_field(id, sizeof id, "id", d, idlens[(d / 7) % 6]);
+        record_field(title, sizeof title, "t", d, lens[d % 9]);
+        assert_int_equal(doc.id_len, strlen(id));
+        assert_memory_equal(doc.id, id, doc.id_len);
+        assert_int_equal(doc.title_len, strlen(title));
+        assert_memory_equal(doc.title, title, doc.title_len);
+    }
+    seg_doc_done(&dz);
+    as_index_close(ix);
+}
+
 /* ---- Publishing --------------------------------------------------------- */
 
 static void test_failed_build_keeps_old_index(void **state)
@@ -748,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_lexicon_lookups),
         cmocka_unit_test(test_stored_documents),
+        cmocka_unit_test(test_record_lengths),
         cmocka_unit_test(test_failed_build_keeps_old_index),
         cmocka_unit_test(test_builder_api),
         cmocka_unit_test(test_flipped_bytes),
