@@ -7,7 +7,7 @@
  *   offset size  field
  *   0      4     magic: "ASLX" lexicon, "ASPS" postings, "ASPO" positions,
  *                "ASNR" norms, "ASDT" doc table, "ASDS" doc store
- *   4      4     format version (SEG_VERSION = 4)
+ *   4      4     format version (SEG_VERSION = 5)
  *   8      8     a  } three counts whose meaning depends on the file,
  *   16     8     b  } given below; unused ones are 0
  *   24     8     c  }
@@ -39,9 +39,16 @@
  *                             follow directly)
  *             varint positions length in bytes (likewise)
  *   sparse index (at offset b): one u64 per block, the block's file offset.
+ *   prefix index (after it, format version 5): one u64 per block whose
+ *   value is the first 8 bytes of the block's first term read as a
+ *   big-endian number (zero bytes past a shorter term), so that comparing
+ *   two of them as numbers compares the prefixes as bytes.
  *
- * A lookup is a binary search over the sparse index comparing each block's
- * first term, then a scan of one block.
+ * A lookup narrows the blocks with a binary search over the prefix index
+ * (8-byte entries side by side), then compares whole first terms of the
+ * few blocks left, then scans one block.  Reading the first term of each
+ * block a binary search visits cost about 1 us a term on the wiki
+ * passages' 27,600 blocks (a twentieth of a health title query).
  *
  * postings.pst - a = total postings.  For each term, df postings in
  * ceil(df / 128) blocks; all blocks are full (128 postings) but the last,
@@ -148,6 +155,15 @@
 /* Blocks larger than this (one big document) are compressed without the
  * dictionary (the reader's dictionary does no harm to them). */
 #define ZS_DICT_MAX_BLOCK ((size_t)64 << 10)
+
+/* A term's entry in the lexicon's prefix index (see terms.lex above). */
+static uint64_t term_prefix(const unsigned char *t, size_t len)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++)
+        v = v << 8 | (i < len ? t[i] : 0);
+    return v;
+}
 /* The compression worker runs at the lowest priority and may lag behind
  * by up to BW_QUEUE_BYTES of blocks: while the reading and inverting
  * threads have the two cores it waits, and it catches up when one of them
@@ -350,7 +366,7 @@ struct seg_writer {
     term_writer part[2];
     int parts;                  /* 2 once seg_writer_part was called */
     /* lexicon */
-    buf prev_term, lexblock, lexindex;
+    buf prev_term, lexblock, lexindex, lexprefix;
     uint32_t lex_in_block;
     uint64_t nterms, lexblocks;
     int err;
@@ -391,7 +407,7 @@ static void each_buf(seg_writer *w, void (*fn)(buf *))
                    &w->bw[1].ends, &w->part[0].term, &w->part[0].blocks,
                    &w->part[0].skips, &w->part[1].term, &w->part[1].blocks,
                    &w->part[1].skips, &w->prev_term, &w->lexblock,
-                   &w->lexindex};
+                   &w->lexindex, &w->lexprefix};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         fn(bufs[i]);
 }
@@ -988,6 +1004,7 @@ static int lex_add(seg_writer *w, const unsigned char *term, size_t len,
     buf *lb = &w->lexblock;
     size_t prefix = 0;
     if (w->lex_in_block == 0) {
+        buf_put_u64(&w->lexprefix, term_prefix(term, len));
         codec_put_varint(lb, post_off);
         codec_put_varint(lb, pos_off);
     } else {
@@ -1009,7 +1026,7 @@ static int lex_add(seg_writer *w, const unsigned char *term, size_t len,
     w->nterms++;
     if (++w->lex_in_block == LEX_PER_BLOCK)
         lex_flush_block(w);
-    if (lb->err || w->prev_term.err || w->lexindex.err)
+    if (lb->err || w->prev_term.err || w->lexindex.err || w->lexprefix.err)
         return fail(w, err_set(AS_ERR_NOMEM, "out of memory"));
     return w->f[SEG_LEX].err ? fail(w, w->f[SEG_LEX].err) : AS_OK;
 }
@@ -1265,6 +1282,7 @@ int seg_writer_finish(seg_writer *w, seg_file_info info[SEG_NFILES],
     lex_flush_block(w);
     uint64_t index_off = fw_offset(&w->f[SEG_LEX]);
     fw_write(&w->f[SEG_LEX], w->lexindex.p, w->lexindex.len);
+    fw_write(&w->f[SEG_LEX], w->lexprefix.p, w->lexprefix.len);
     int rc = AS_OK;
     uint64_t counts[SEG_NFILES][3] = {
         {w->nterms, index_off,
@@ -1367,8 +1385,7 @@ int seg_open(segment *s, const char *dir, const seg_file_info *info)
     s->nblocks_lex = (uint32_t)c;
     s->lex_per_block = (uint32_t)(c >> 32);
     if (s->lex_per_block == 0 || idx < HDR || idx > s->f[SEG_LEX].size ||
-        (s->f[SEG_LEX].size - idx) / 8 != s->nblocks_lex ||
-        (s->f[SEG_LEX].size - idx) % 8 != 0 ||
+        s->f[SEG_LEX].size - idx != (uint64_t)s->nblocks_lex * 16 ||
         s->nblocks_lex != (s->nterms + s->lex_per_block - 1) /
                               s->lex_per_block) {
         int rc = corrupt(s, SEG_LEX, "header does not match the file");
@@ -1376,6 +1393,7 @@ int seg_open(segment *s, const char *dir, const seg_file_info *info)
         return rc;
     }
     s->lex_index = s->f[SEG_LEX].p + idx;
+    s->lex_prefix = s->lex_index + (size_t)s->nblocks_lex * 8;
     s->ndocs = hdr_u64(s, SEG_NRM, 0);
     if (s->ndocs >= UINT32_MAX ||
         s->f[SEG_NRM].size != HDR + s->ndocs * 5) {
@@ -1502,7 +1520,28 @@ static int lex_scan_block(const segment *s, uint64_t k, const char *from,
 static int lex_find_block(const segment *s, const char *term, size_t len,
                           uint64_t *block)
 {
-    uint64_t lo = 0, hi = s->nblocks_lex;
+    /* The blocks before the first whose prefix is >= the term's start
+     * with smaller terms, those from the first whose prefix is greater
+     * with greater ones: the block wanted is in [lo, hi). */
+    uint64_t key = term_prefix((const unsigned char *)term, len);
+    uint64_t a = 0, b = s->nblocks_lex;
+    while (a < b) {
+        uint64_t mid = a + (b - a) / 2;
+        if (rd_u64(s->lex_prefix + mid * 8) < key)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    uint64_t lo = a ? a - 1 : 0;
+    b = s->nblocks_lex;
+    while (a < b) {
+        uint64_t mid = a + (b - a) / 2;
+        if (rd_u64(s->lex_prefix + mid * 8) <= key)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    uint64_t hi = a > lo ? a : lo + 1;
     while (hi - lo > 1) {
         uint64_t mid = lo + (hi - lo) / 2;
         cur c;
@@ -2064,6 +2103,20 @@ static int verify_term(void *ctx, const char *term, size_t len,
 
 int seg_verify(const segment *s, uint64_t *postings)
 {
+    /* The prefix index agrees with the blocks' first terms (a wrong entry
+     * would send lookups to the wrong block). */
+    for (uint64_t k = 0; k < s->nblocks_lex; k++) {
+        cur c;
+        const char *ft;
+        size_t fl;
+        int rc = lex_block_first(s, k, &c, &ft, &fl);
+        if (rc)
+            return rc;
+        if (rd_u64(s->lex_prefix + k * 8) !=
+            term_prefix((const unsigned char *)ft, fl))
+            return corrupt(s, SEG_LEX, "prefix index does not match the "
+                                       "blocks");
+    }
     verify_ctx v = {s, {0}, 0, 0, AS_OK};
     buf_init(&v.prev);
     int rc = seg_terms_from(s, "", 0, verify_term, &v);

@@ -21,7 +21,7 @@
 #include "codec.h"
 #include "invert.h"
 
-#define SEG_VERSION 4
+#define SEG_VERSION 5
 #define SEG_NFILES 6
 #define SEG_DOC_END UINT32_MAX
 /* Bytes of a postings skip entry (see segment.c). */
@@ -78,6 +78,7 @@ typedef struct {
     uint64_t ndocs, nterms, nblocks_lex;
     uint32_t lex_per_block;
     const unsigned char *lex_index;     /* nblocks_lex u64 offsets */
+    const unsigned char *lex_prefix;    /* nblocks_lex u64 term prefixes */
     const unsigned char *norms;         /* ndocs u32 */
     const unsigned char *tnorms;        /* ndocs u8: title lengths */
     uint64_t title_total;               /* sum of the title lengths */

@@ -347,6 +347,46 @@ static void test_lexicon_lookups(void **state)
     as_index_close(ix);
 }
 
+/* Many terms sharing their first 8 bytes and more, so that runs of
+ * lexicon blocks have equal entries in the prefix index, beside terms
+ * shorter than 8 bytes that begin the long ones: every term is found, and
+ * no absent neighbour. */
+static void test_lexicon_shared_prefixes(void **state)
+{
+    (void)state;
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/prefixes", tu_group_dir);
+    as_builder *b;
+    assert_int_equal(as_builder_new(dir, NULL, &b), AS_OK);
+    char text[64];
+    for (int i = 0; i < 600; i++) {
+        snprintf(text, sizeof text, "%s%04d %.*s",
+                 i % 3 ? "xylophonist" : "xylophone", i, 1 + i % 9,
+                 "xylophoni");
+        char id[16];
+        snprintf(id, sizeof id, "d%d", i);
+        assert_int_equal(as_builder_add(b, id, NULL, text), AS_OK);
+    }
+    assert_int_equal(as_builder_finish(b, NULL), AS_OK);
+    as_builder_free(b);
+    as_index *ix;
+    assert_int_equal(as_index_open(dir, &ix), AS_OK);
+    assert_true(ix->terms > 600);
+    lookup_all l = {&ix->seg, 0};
+    assert_int_equal(seg_terms_from(&ix->seg, "", 0, lookup_each, &l), 0);
+    assert_int_equal(l.n, ix->terms);
+    seg_term t;
+    assert_int_equal(seg_lookup(&ix->seg, "xylophonist0301", 15, &t), AS_OK);
+    assert_int_equal(t.df, 1);
+    assert_int_equal(seg_lookup(&ix->seg, "xylophonist0300", 15, &t),
+                     AS_ERR_NOTFOUND);       /* 300 is a multiple of 3 */
+    assert_int_equal(seg_lookup(&ix->seg, "xylophon", 8, &t), AS_OK);
+    assert_int_equal(seg_lookup(&ix->seg, "xylophonia", 10, &t),
+                     AS_ERR_NOTFOUND);
+    assert_int_equal(as_index_check(ix), AS_OK);
+    as_index_close(ix);
+}
+
 static void test_stored_documents(void **state)
 {
     (void)state;
@@ -576,6 +616,29 @@ static void test_flipped_bytes(void **state)
     }
 }
 
+/* An index of another format version is refused, with what to do. */
+static void test_old_version_refused(void **state)
+{
+    (void)state;
+    char good[4300], old[4300], path[4400];
+    snprintf(good, sizeof good, "%s/one", tu_group_dir);
+    snprintf(old, sizeof old, "%s/old-version", tu_group_dir);
+    copy_dir(good, old);
+    assert_int_equal(gen_file(old, "terms.lex", path, sizeof path), 0);
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    fseek(fp, 4, SEEK_SET);
+    fputc(SEG_VERSION - 1, fp);
+    fclose(fp);
+    as_index *ix;
+    assert_int_equal(as_index_open(old, &ix), AS_ERR_CORRUPT);
+    char want[64];
+    snprintf(want, sizeof want, "format version %d, this artsearch reads %d",
+             SEG_VERSION - 1, SEG_VERSION);
+    assert_non_null(strstr(as_errmsg(), want));
+    assert_non_null(strstr(as_errmsg(), "rebuild the index"));
+}
+
 static void test_truncated_and_deleted(void **state)
 {
     (void)state;
@@ -795,11 +858,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_lexicon_lookups),
+        cmocka_unit_test(test_lexicon_shared_prefixes),
         cmocka_unit_test(test_stored_documents),
         cmocka_unit_test(test_record_lengths),
         cmocka_unit_test(test_failed_build_keeps_old_index),
         cmocka_unit_test(test_builder_api),
         cmocka_unit_test(test_flipped_bytes),
+        cmocka_unit_test(test_old_version_refused),
         cmocka_unit_test(test_truncated_and_deleted),
         cmocka_unit_test(test_wrapped_tf),
         cmocka_unit_test(test_gaps_past_the_end),
