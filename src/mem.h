@@ -31,7 +31,8 @@ void mem_free(void *p);                /* accepts NULL */
 char *mem_strndup(const char *s, size_t n);
 
 /* Test hook: the n-th allocation from now fails (n >= 1); 0 turns it off.
- * Returns how many allocations have been counted since the last call. */
+ * Returns how many allocations have been counted since the last call
+ * (counting starts with the first call). */
 uint64_t mem_fail_after(uint64_t n);
 
 /* An arena: many small allocations freed together.  Allocations are 8-byte
