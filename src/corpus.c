@@ -12,6 +12,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "err.h"
 #include "gzin.h"
@@ -716,7 +719,30 @@ static int fast_string(const unsigned char *s, size_t n, size_t *i,
     int escaped = 0;
     if (scratch)
         buf_clear(scratch);
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+#endif
     while (k < n) {
+#ifdef __SSE2__
+        /* 16 bytes a step to the next byte the loop below must look at:
+         * a quote, a backslash, a control character or a byte >= 0x80
+         * (negative, so below 0x20 in a signed compare).  Byte by byte,
+         * the strings took a sixth of the analyzing thread's instructions
+         * on the wiki passages. */
+        if (n - k >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(s + k));
+            unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                             _mm_cmpeq_epi8(v, bslash)),
+                _mm_cmplt_epi8(v, space)));
+            if (m == 0) {
+                k += 16;
+                continue;
+            }
+            k += (size_t)__builtin_ctz(m);
+        }
+#endif
         unsigned char c = s[k];
         if (c == '"') {
             if (scratch && escaped) {

@@ -217,6 +217,40 @@ out:
 
 /* The JSONL fast path agrees with jansson on every line it takes, and
  * leaves to jansson every line it cannot take exactly. */
+static void check_fast_line(const char *line, int expect, corpus_json *jp)
+{
+    corpus_json *j = jp;
+    int fast = corpus_json_fast(line, strlen(line), j);
+    if (fast != expect)
+        fail_msg("(%s): fast path %d, expected %d", line, fast, expect);
+    if (!fast)
+        return;
+    char *id, *title, *text;
+    int ok = jansson_fields(line, &id, &title, &text);
+    int usable = j->has_id == 1;
+    if (!ok) {
+        /* jansson takes the line but the reader skips it: so must the
+         * fast path's caller (no usable id). */
+        assert_false(usable);
+        free(id);
+        free(title);
+        free(text);
+        return;
+    }
+    assert_true(usable);
+    assert_int_equal(j->id_len, strlen(id));
+    assert_memory_equal(j->id, id, j->id_len);
+    size_t tl = j->has_title == 1 ? j->title_len : 0;
+    size_t bl = j->has_body == 1 ? j->body_len : 0;
+    assert_int_equal(tl, strlen(title));
+    assert_memory_equal(j->has_title == 1 ? j->title : "", title, tl);
+    assert_int_equal(bl, strlen(text));
+    assert_memory_equal(j->has_body == 1 ? j->body : "", text, bl);
+    free(id);
+    free(title);
+    free(text);
+}
+
 static void test_json_fast_path(void **state)
 {
     (void)state;
@@ -279,38 +313,53 @@ static void test_json_fast_path(void **state)
     };
     corpus_json j;
     memset(&j, 0, sizeof j);
-    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
-        const char *line = cases[k].line;
-        int fast = corpus_json_fast(line, strlen(line), &j);
-        if (fast != cases[k].fast)
-            fail_msg("case %zu (%s): fast path %d, expected %d", k, line, fast,
-                     cases[k].fast);
-        if (!fast)
-            continue;
-        char *id, *title, *text;
-        int ok = jansson_fields(line, &id, &title, &text);
-        int usable = j.has_id == 1;
-        if (!ok) {
-            /* jansson takes the line but the reader skips it: so must the
-             * fast path's caller (no usable id). */
-            assert_false(usable);
-            free(id);
-            free(title);
-            free(text);
-            continue;
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
+        check_fast_line(cases[k].line, cases[k].fast, &j);
+    for (int i = 0; i < 5; i++)
+        buf_free(&j.scratch[i]);
+}
+
+/* Long strings, with the byte the fast path must stop at in every place
+ * of its 16-byte steps: taken or refused as jansson decides. */
+static void test_json_fast_long_strings(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *piece;      /* bytes put in the string */
+        int fast;
+    } pieces[] = {
+        {"\\\"", 1},            /* an escaped quote */
+        {"\\n", 1},             /* an escaped newline */
+        {"\\u00e9", 1},
+        {"\xc3\xa9", 1},        /* UTF-8, 2 to 4 bytes */
+        {"\xe2\x80\x99", 1},
+        {"\xf0\x9f\x98\x80", 1},
+        {"\x7f", 1},            /* DEL is no control character */
+        {"\t", 0},              /* a raw control character */
+        {"\x01", 0},
+        {"\xff", 0},            /* not UTF-8 */
+        {"\xc3", 0},            /* cut */
+    };
+    corpus_json j;
+    memset(&j, 0, sizeof j);
+    char line[256];
+    for (size_t k = 0; k < sizeof pieces / sizeof *pieces; k++) {
+        size_t pl = strlen(pieces[k].piece);
+        for (int at = 0; at < 50; at++) {
+            int n = snprintf(line, sizeof line, "{\"id\":\"long%d\",\"text\":\"",
+                             at);
+            for (int i = 0; i < at; i++)
+                line[n++] = (char)('a' + i % 26);
+            memcpy(line + n, pieces[k].piece, pl);
+            n += (int)pl;
+            for (int i = 0; i < 37; i++)
+                line[n++] = (char)('A' + i % 26);
+            n += snprintf(line + n, sizeof line - (size_t)n, "\"}");
+            check_fast_line(line, pieces[k].fast, &j);
+            /* Not closed: refused, whatever comes before. */
+            line[n - 2] = 0;
+            check_fast_line(line, 0, &j);
         }
-        assert_true(usable);
-        assert_int_equal(j.id_len, strlen(id));
-        assert_memory_equal(j.id, id, j.id_len);
-        size_t tl = j.has_title == 1 ? j.title_len : 0;
-        size_t bl = j.has_body == 1 ? j.body_len : 0;
-        assert_int_equal(tl, strlen(title));
-        assert_memory_equal(j.has_title == 1 ? j.title : "", title, tl);
-        assert_int_equal(bl, strlen(text));
-        assert_memory_equal(j.has_body == 1 ? j.body : "", text, bl);
-        free(id);
-        free(title);
-        free(text);
     }
     for (int i = 0; i < 5; i++)
         buf_free(&j.scratch[i]);
@@ -581,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_html),
         cmocka_unit_test(test_jsonl),
         cmocka_unit_test(test_json_fast_path),
+        cmocka_unit_test(test_json_fast_long_strings),
         cmocka_unit_test(test_jsonl_gz_and_truncated),
         cmocka_unit_test(test_big_jsonl_gz_read_ahead),
         cmocka_unit_test(test_bad_files),
