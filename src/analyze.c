@@ -510,6 +510,12 @@ int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
     a->nq = 0;
     buf_clear(&a->fold);
     while (i < len) {
+        /* Spaces and ASCII punctuation: skipped without char_class. */
+        if (s[i] < 0x80 && (unsigned)((s[i] | 0x20) - 'a') >= 26u &&
+            (unsigned)(s[i] - '0') >= 10u) {
+            i++;
+            continue;
+        }
         int32_t cp;
         size_t n;
         int cls = char_class(s, len, i, &cp, &n);
@@ -599,8 +605,8 @@ int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
                 words++;
             }
             /* Continue the compound across a hyphen or slash followed by a
-             * word character. */
-            if (i + 1 < len) {
+             * word character (the other ASCII bytes end it at once). */
+            if (i + 1 < len && (s[i] == '-' || s[i] == '/' || s[i] >= 0x80)) {
                 cls = char_class(s, len, i, &cp, &n);
                 if (is_hyphen(cp) || cp == '/') {
                     int32_t ncp;

@@ -21,11 +21,6 @@ void buf_free(buf *b)
     buf_init(b);
 }
 
-void buf_clear(buf *b)
-{
-    b->len = 0;
-}
-
 int buf_grow(buf *b, size_t extra)
 {
     if (b->err)

@@ -19,7 +19,11 @@ typedef struct {
 
 void buf_init(buf *b);
 void buf_free(buf *b);
-void buf_clear(buf *b);                       /* len = 0, keeps capacity */
+/* len = 0, keeps capacity (inline: the analyzer clears a buffer a word) */
+static inline void buf_clear(buf *b)
+{
+    b->len = 0;
+}
 int buf_grow(buf *b, size_t extra);           /* buf_reserve's slow path */
 /* Room for extra more bytes: AS_OK (0), or the sticky error. */
 static inline int buf_reserve(buf *b, size_t extra)
