@@ -510,12 +510,6 @@ int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
     a->nq = 0;
     buf_clear(&a->fold);
     while (i < len) {
-        /* Spaces and ASCII punctuation: skipped without char_class. */
-        if (s[i] < 0x80 && (unsigned)((s[i] | 0x20) - 'a') >= 26u &&
-            (unsigned)(s[i] - '0') >= 10u) {
-            i++;
-            continue;
-        }
         int32_t cp;
         size_t n;
         int cls = char_class(s, len, i, &cp, &n);
