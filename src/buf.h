@@ -50,6 +50,19 @@ static inline int bytes_cmp(const void *a, size_t al, const void *b,
     return al < bl ? -1 : al > bl;
 }
 
+/* The first 8 bytes of a byte string as a big-endian number, zero bytes
+ * past its end: two such numbers compare as bytes_cmp compares the
+ * strings' first 8 bytes (the terms' sort keys, the lexicon's prefix
+ * index). */
+static inline uint64_t bytes_prefix64(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++)
+        v = v << 8 | (i < n ? b[i] : 0);
+    return v;
+}
+
 /* Appends a NUL without counting it in len, so b->p is a C string. */
 void buf_terminate(buf *b);
 

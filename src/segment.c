@@ -157,15 +157,6 @@
  * dictionary (the reader's dictionary does no harm to them). */
 #define ZS_DICT_MAX_BLOCK ((size_t)64 << 10)
 
-/* A term's entry in the lexicon's prefix index (see terms.lex above). */
-static uint64_t term_prefix(const unsigned char *t, size_t len)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < 8; i++)
-        v = v << 8 | (i < len ? t[i] : 0);
-    return v;
-}
-
 /* The compression worker runs at the lowest priority and may lag behind
  * by up to BW_QUEUE_BYTES of blocks: while the reading and inverting
  * threads have the two cores it waits, and it catches up when one of them
@@ -1026,7 +1017,7 @@ static int lex_add(seg_writer *w, const unsigned char *term, size_t len,
     buf *lb = &w->lexblock;
     size_t prefix = 0;
     if (w->lex_in_block == 0) {
-        buf_put_u64(&w->lexprefix, term_prefix(term, len));
+        buf_put_u64(&w->lexprefix, bytes_prefix64(term, len));
         codec_put_varint(lb, post_off);
         codec_put_varint(lb, pos_off);
     } else {
@@ -1545,7 +1536,7 @@ static int lex_find_block(const segment *s, const char *term, size_t len,
     /* The blocks before the first whose prefix is >= the term's start
      * with smaller terms, those from the first whose prefix is greater
      * with greater ones: the block wanted is in [lo, hi). */
-    uint64_t key = term_prefix((const unsigned char *)term, len);
+    uint64_t key = bytes_prefix64(term, len);
     uint64_t a = 0, b = s->nblocks_lex;
     while (a < b) {
         uint64_t mid = a + (b - a) / 2;
@@ -2135,7 +2126,7 @@ int seg_verify(const segment *s, uint64_t *postings)
         if (rc)
             return rc;
         if (rd_u64(s->lex_prefix + k * 8) !=
-            term_prefix((const unsigned char *)ft, fl))
+            bytes_prefix64(ft, fl))
             return corrupt(s, SEG_LEX, "prefix index does not match the "
                                        "blocks");
     }
