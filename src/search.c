@@ -1010,42 +1010,68 @@ static void sort_by_window_bound(term_state **v, size_t n)
     }
 }
 
-/* The score of doc, whose essential terms sum to sum (fixed point), with
- * the non-essential terms win[0..wfirst), best bound first, while they
- * can lift it above theta: tested with the window's bounds, then with the
- * bound of the term's block holding doc, before that block is decoded.
- * A document that cannot make it gets a score at most theta. */
-static double complete(search_plan *pl, term_state **win, size_t wfirst,
-                       const double *wprefix, double theta, const xparm *xa,
-                       uint32_t doc, int64_t sum)
+/* The candidates cand[0..n) (documents from + cand[i], in order, their
+ * essential terms' sums in cval) completed with the non-essential terms
+ * win[0..wfirst), best bound first, a term at a time: each term is sought
+ * in the candidates' order, and a candidate is dropped as soon as the
+ * terms left cannot lift it above theta (tested with the window's bounds,
+ * then with the bound of the term's block holding it, before that block
+ * is decoded).  Returns how many are left, their sums updated. */
+static uint32_t complete(search_plan *pl, term_state **win, size_t wfirst,
+                         const double *wprefix, double theta, const xparm *xa,
+                         uint32_t from, uint32_t *cand, int64_t *cval,
+                         uint32_t n)
 {
-    double score = unfixed(sum);
-    for (size_t i = wfirst; i-- > 0;) {
-        if (score + wprefix[i + 1] <= theta)
-            break;
+    for (size_t i = wfirst; i-- > 0 && n > 0;) {
         term_state *t = win[i];
         seg_cursor *c = t->c;
-        if (c->skips && c->doc < doc) {
-            uint32_t k = c->block;
-            if (doc > c->block_last &&
-                (k = win_block(c, &t->ha, doc)) >= c->nblocks)
-                continue;       /* the list has ended */
-            if (k != t->bk) {
-                double x = block_x(c, k, xa->k1, xa->b, xa->avg, xa->stored) +
-                           pl->wt * t->wxt;
-                t->bk = k;
-                t->bb = slack(t->w * saturate(x, pl->k1));
+        const double with = wprefix[i + 1], rest = wprefix[i];
+        uint32_t m = 0;
+        for (uint32_t ci = 0; ci < n; ci++) {
+            int64_t sum = cval[ci];
+            double score = unfixed(sum);
+            if (score + with <= theta)
+                continue;
+            uint32_t doc = from + cand[ci];
+            if (c->doc < doc) {
+                if (c->skips) {
+                    uint32_t k = c->block;
+                    if (doc > c->block_last &&
+                        (k = win_block(c, &t->ha, doc)) >= c->nblocks)
+                        goto keep;      /* the list has ended */
+                    if (k != t->bk) {
+                        double x = block_x(c, k, xa->k1, xa->b, xa->avg,
+                                           xa->stored) +
+                                   pl->wt * t->wxt;
+                        t->bk = k;
+                        t->bb = slack(t->w * saturate(x, pl->k1));
+                    }
+                    if (score + t->bb + rest <= theta)
+                        continue;
+                }
+                if (doc <= c->block_last) {
+                    /* Most candidates are a few documents on: a linear
+                     * scan (docs[n - 1] = block_last stops it). */
+                    const uint32_t *d = c->docs;
+                    uint32_t j = c->i;
+                    while (d[j] < doc)
+                        j++;
+                    c->i = j;
+                    c->doc = d[j];
+                } else {
+                    seg_cursor_seek(c, doc);
+                }
             }
-            if (score + t->bb + wprefix[i] <= theta)
-                break;
+            if (c->doc == doc)
+                sum += fixed(flat_score(pl, t, seg_cursor_tf(c),
+                                        text_K(pl, doc), doc));
+        keep:
+            cand[m] = cand[ci];
+            cval[m++] = sum;
         }
-        if (seg_cursor_seek(c, doc) == doc) {
-            sum += fixed(flat_score(pl, t, seg_cursor_tf(c), text_K(pl, doc),
-                                    doc));
-            score = unfixed(sum);
-        }
+        n = m;
     }
-    return score;
+    return n;
 }
 
 static int count_flat(search_plan *pl, uint64_t *total);
@@ -1214,10 +1240,11 @@ static int rank_flat(search_plan *pl, const search_params *p, heap *hp,
                     ncand += sum > fneed;
                 }
             }
+            ncand = complete(pl, win, wfirst, wprefix, theta, &xa, from, cand,
+                             cval, ncand);
             for (uint32_t ci = 0; ci < ncand; ci++) {
                 uint32_t doc = from + cand[ci];
-                double score = complete(pl, win, wfirst, wprefix, theta, &xa,
-                                        doc, cval[ci]);
+                double score = unfixed(cval[ci]);
                 /* While the heap fills, theta is -1 or theta0. */
                 if (score > theta) {
                     theta = offer(hp, doc, score, prefix, nterms,
