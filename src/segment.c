@@ -1204,10 +1204,47 @@ static int part_open(seg_writer *w, part_reader *r, fwriter *f,
     return AS_OK;
 }
 
-/* Copy the bytes part 1 wrote into f (through fw_write, for the CRC). */
+/* Append the bytes part 1 wrote (after its header) to `to`.  In the
+ * kernel where it can (copy_file_range), to's CRC combined with the one
+ * part 1 took while writing: reading them back and writing them again
+ * through fw_write took 0.24 s of one core at the end of a build of the
+ * wiki passages, the other idle.  Through a window and fw_write where the
+ * kernel will not (another kind of file system, an old kernel). */
+int seg_kernel_copy = 1;
+
 static int part_copy(seg_writer *w, fwriter *from, fwriter *to,
                      unsigned char *window)
 {
+    fw_flush(from);
+    if (from->err)
+        return fail(w, from->err);
+    fw_flush(to);
+    if (to->err)
+        return fail(w, to->err);
+#ifdef __linux__
+    loff_t in = HDR;
+    uint64_t left = from->written;
+    while (seg_kernel_copy && left > 0) {
+        ssize_t n = copy_file_range(from->fd, &in, to->fd, NULL, left, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n > 0) {
+            left -= (uint64_t)n;
+            continue;
+        }
+        if (n < 0 && left == from->written)
+            break;              /* nothing copied: the portable way */
+        return fail(w, to->err = err_set(AS_ERR_IO, "%s: %s", to->path,
+                                         n < 0 ? strerror(errno)
+                                               : "part 1 is short"));
+    }
+    if (seg_kernel_copy && left == 0) {
+        to->crc = (uint32_t)crc32_combine(to->crc, from->crc,
+                                          (z_off_t)from->written);
+        to->written += from->written;
+        return AS_OK;
+    }
+#endif
     part_reader r;
     int rc = part_open(w, &r, from, window);
     while (rc == AS_OK && (rc = part_fill(w, &r, PART_WINDOW)) == AS_OK &&

@@ -124,6 +124,11 @@ typedef int (*seg_term_fn)(void *ctx, const char *term, size_t len,
 int seg_terms_from(const segment *s, const char *from, size_t len,
                    seg_term_fn fn, void *ctx);
 
+/* Nonzero (the default): the second half of the merge is appended to the
+ * index files in the kernel (copy_file_range) where it can be; tests set
+ * 0 to take the portable path. */
+extern int seg_kernel_copy;
+
 /* A postings cursor. */
 typedef struct {
     const segment *s;
