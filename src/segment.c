@@ -359,6 +359,7 @@ struct seg_writer {
     /* stored documents: [0] ids and titles (docs.dt), [1] text (store.ds) */
     blockw bw[2];
     ZSTD_CCtx *cctx;        /* used by whoever compresses (see worker) */
+    ZSTD_CCtx *hcctx;       /* the caller's, helping at the end (drain) */
     /* The compression worker: blocks of both stores are compressed and
      * written by one thread, in order, while the caller goes on indexing.
      * Without a thread (pthread_create failed) they are done inline. */
@@ -487,6 +488,7 @@ void seg_writer_free(seg_writer *w)
     part_close(&w->part[1]);
     each_buf(w, buf_free);
     ZSTD_freeCCtx(w->cctx);
+    ZSTD_freeCCtx(w->hcctx);
     mem_free(w->bw[0].cdict_mem);      /* static CDicts: no ZSTD_free */
     mem_free(w->bw[1].cdict_mem);
     mem_free(w->dl);
@@ -502,6 +504,16 @@ static int zs_error(size_t r)
                : err_set(AS_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(r));
 }
 
+/* p[0..len) compressed into dst (room for ZSTD_compressBound(len)) with
+ * cc, against b's dictionary once there is one: the size, or a zstd error
+ * code.  b->cdict is only read, so two threads may share it. */
+static size_t zs_into(ZSTD_CCtx *cc, const blockw *b, void *dst, size_t cap,
+                      const unsigned char *p, size_t len)
+{
+    return b->cdict ? ZSTD_compress_usingCDict(cc, dst, cap, p, len, b->cdict)
+                    : ZSTD_compressCCtx(cc, dst, cap, p, len, ZS_LEVEL);
+}
+
 /* A block of at most ZS_DICT_MAX_BLOCK bytes, with the dictionary once
  * there is one, into f; *zlen: its compressed size. */
 static int zs_block(seg_writer *w, blockw *b, fwriter *f,
@@ -511,10 +523,7 @@ static int zs_block(seg_writer *w, blockw *b, fwriter *f,
     buf_clear(&b->z);
     if (buf_reserve(&b->z, bound))
         return err_set(AS_ERR_NOMEM, "out of memory");
-    size_t r = b->cdict ? ZSTD_compress_usingCDict(w->cctx, b->z.p, bound, p,
-                                                   len, b->cdict)
-                        : ZSTD_compressCCtx(w->cctx, b->z.p, bound, p, len,
-                                            ZS_LEVEL);
+    size_t r = zs_into(w->cctx, b, b->z.p, bound, p, len);
     if (ZSTD_isError(r))
         return zs_error(r);
     fw_write(f, b->z.p, r);
@@ -557,6 +566,26 @@ static int zs_stream(seg_writer *w, blockw *b, fwriter *f,
     return ZSTD_isError(r2) ? zs_error(r2) : AS_OK;
 }
 
+/* The index entry of a block of b's file at off: stored bytes, len
+ * uncompressed, count records from doc first. */
+static int bw_index(seg_writer *w, blockw *b, uint64_t off, size_t stored,
+                    size_t len, uint32_t first, uint32_t count)
+{
+    unsigned char e[BS_ENTRY];
+    wr_u32(e, (uint32_t)off);
+    wr_u32(e + 4, (uint32_t)(off >> 32));
+    wr_u32(e + 8, (uint32_t)stored);
+    wr_u32(e + 12, (uint32_t)len);
+    wr_u32(e + 16, first);
+    wr_u32(e + 20, count);
+    buf_append(&b->index, e, sizeof e);
+    b->rawbytes += len;
+    b->nblocks++;
+    if (b->index.err)
+        return err_set(AS_ERR_NOMEM, "out of memory");
+    return w->f[b->file].err;
+}
+
 /* Compress raw bytes p[0..len) holding count records from doc first as
  * the next block of b's file.  Runs on the worker thread (or inline): it
  * touches only w->cctx, b's file, b->z, b->index and b's counters, and
@@ -565,33 +594,19 @@ static int bw_compress(seg_writer *w, blockw *b, const unsigned char *p,
                        size_t len, uint32_t first, uint32_t count)
 {
     fwriter *f = &w->f[b->file];
-    unsigned char e[BS_ENTRY];
     uint64_t off = fw_offset(f);
-    wr_u32(e, (uint32_t)off);
-    wr_u32(e + 4, (uint32_t)(off >> 32));
-    wr_u32(e + 12, (uint32_t)len);
-    wr_u32(e + 16, first);
-    wr_u32(e + 20, count);
+    size_t stored = len;
     if (b->file == SEG_DT) {        /* stored as it is */
-        wr_u32(e + 8, (uint32_t)len);
         fw_write(f, p, len);
-        goto indexed;
+    } else {
+        if (!w->cctx && !(w->cctx = ZSTD_createCCtx_advanced(zs_mem)))
+            return err_set(AS_ERR_NOMEM, "out of memory");
+        int rc = len > ZS_DICT_MAX_BLOCK ? zs_stream(w, b, f, p, len, &stored)
+                                         : zs_block(w, b, f, p, len, &stored);
+        if (rc)
+            return rc;
     }
-    if (!w->cctx && !(w->cctx = ZSTD_createCCtx_advanced(zs_mem)))
-        return err_set(AS_ERR_NOMEM, "out of memory");
-    size_t zlen = 0;
-    int rc = len > ZS_DICT_MAX_BLOCK ? zs_stream(w, b, f, p, len, &zlen)
-                                     : zs_block(w, b, f, p, len, &zlen);
-    if (rc)
-        return rc;
-    wr_u32(e + 8, (uint32_t)zlen);
-indexed:
-    buf_append(&b->index, e, sizeof e);
-    b->rawbytes += len;
-    b->nblocks++;
-    if (b->index.err)
-        return err_set(AS_ERR_NOMEM, "out of memory");
-    return f->err;
+    return bw_index(w, b, off, stored, len, first, count);
 }
 
 static void *worker_main(void *arg)
@@ -603,7 +618,7 @@ static void *worker_main(void *arg)
     seg_writer *w = arg;
     for (;;) {
         pthread_mutex_lock(&w->mu);
-        while (w->qlen == 0 && !w->stop)
+        while ((w->qlen == 0 || seg_hold_worker) && !w->stop)
             pthread_cond_wait(&w->not_empty, &w->mu);
         if (w->qlen == 0) {
             pthread_mutex_unlock(&w->mu);
@@ -648,6 +663,81 @@ static int worker_stop(seg_writer *w)
     if (w->werr)
         return fail(w, err_set(w->werr, "%s", w->werr_msg));
     return w->err;
+}
+
+/* Stop the worker as worker_stop does, sharing its backlog first: the
+ * last half of the blocks it has not started are compressed on this
+ * thread while it compresses and writes the others, and written after
+ * them, in order.  At the end of a build of the wiki passages the worker,
+ * kept behind at the lowest priority, had about 0.15 s of blocks left for
+ * one core while the other waited. */
+static int worker_drain(seg_writer *w)
+{
+    if (!w->threaded)
+        return w->err;
+    struct bw_job *mine = NULL;
+    size_t n = 0;
+    pthread_mutex_lock(&w->mu);
+    size_t take = w->werr ? 0 : w->qlen / 2;
+    if (take > 0 && (mine = mem_alloc(take * sizeof *mine))) {
+        for (size_t k = 0; k < take; k++) {
+            mine[k] = w->queue[(w->qhead + w->qlen - take + k) % BW_QUEUE];
+            w->qbytes -= mine[k].len;
+        }
+        w->qlen -= take;
+        n = take;
+    }
+    pthread_mutex_unlock(&w->mu);
+    /* Where each block's compressed bytes are in zb (len SIZE_MAX: not
+     * done here; the store's small blocks only, as zs_block does them). */
+    struct {
+        size_t off, len;
+    } *z = n ? mem_alloc(n * sizeof *z) : NULL;
+    unsigned char *zb = NULL;
+    if (z) {
+        size_t total = 0;
+        for (size_t k = 0; k < n; k++) {
+            z[k].off = total;
+            z[k].len = SIZE_MAX;
+            if (mine[k].b->file == SEG_DS && mine[k].len <= ZS_DICT_MAX_BLOCK)
+                total += ZSTD_compressBound(mine[k].len);
+        }
+        if (!w->hcctx)
+            w->hcctx = ZSTD_createCCtx_advanced(zs_mem);
+        zb = total && w->hcctx ? mem_alloc(total) : NULL;
+        for (size_t k = 0; zb && k < n; k++) {
+            const struct bw_job *j = &mine[k];
+            if (j->b->file != SEG_DS || j->len > ZS_DICT_MAX_BLOCK)
+                continue;
+            size_t r = zs_into(w->hcctx, j->b, zb + z[k].off,
+                               ZSTD_compressBound(j->len), j->data, j->len);
+            if (!ZSTD_isError(r))
+                z[k].len = r;
+        }
+    }
+    int rc = worker_stop(w);
+    for (size_t k = 0; k < n; k++) {
+        const struct bw_job *j = &mine[k];
+        if (rc == AS_OK) {
+            if (zb && z[k].len != SIZE_MAX) {
+                fwriter *f = &w->f[j->b->file];
+                uint64_t off = fw_offset(f);
+                fw_write(f, zb + z[k].off, z[k].len);
+                rc = bw_index(w, j->b, off, z[k].len, j->len, j->first,
+                              j->count);
+            } else {
+                rc = bw_compress(w, j->b, j->data, j->len, j->first,
+                                 j->count);
+            }
+            if (rc)
+                rc = fail(w, rc);
+        }
+        mem_free(j->data);
+    }
+    mem_free(zb);
+    mem_free(z);
+    mem_free(mine);
+    return rc ? rc : w->err;
 }
 
 /* Hand the block data[0..len) (malloc'd, given away) to the worker, or
@@ -1211,6 +1301,7 @@ static int part_open(seg_writer *w, part_reader *r, fwriter *f,
  * wiki passages, the other idle.  Through a window and fw_write where the
  * kernel will not (another kind of file system, an old kernel). */
 int seg_kernel_copy = 1;
+int seg_hold_worker = 0;
 
 static int part_copy(seg_writer *w, fwriter *from, fwriter *to,
                      unsigned char *window)
@@ -1321,7 +1412,7 @@ int seg_writer_finish(seg_writer *w, seg_file_info info[SEG_NFILES],
         if (bw_flush(w, &w->bw[i]))
             return w->err;
     }
-    if (worker_stop(w))
+    if (worker_drain(w))
         return w->err;
     uint64_t bs_index[2];
     for (int i = 0; i < 2; i++) {

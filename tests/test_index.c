@@ -539,34 +539,44 @@ static int gen_file(const char *ixdir, const char *name, char *out,
     return 0;
 }
 
-/* The second half of the merge, appended to the files by the kernel or
- * read back and written again: the same bytes, CRCs that check. */
-static void test_portable_part_copy(void **state)
+/* The end of a build, each way it can go: the second half of the merge
+ * appended to the files by the kernel or read back and written again;
+ * the stored blocks still queued compressed by the worker alone or, all
+ * of them queued, half by the caller (worker_drain).  The same bytes
+ * each way, CRCs that check. */
+static void test_build_tail_paths(void **state)
 {
     (void)state;
-    char kdir[4300], pdir[4300];
-    snprintf(kdir, sizeof kdir, "%s/kernel-copy", tu_group_dir);
-    snprintf(pdir, sizeof pdir, "%s/portable-copy", tu_group_dir);
+    char dirs[3][4300];
+    static const char *const names[3] = {"kernel-copy", "portable-copy",
+                                         "worker-held"};
     as_build_report rep;
-    build(kdir, 0, &rep);
-    seg_kernel_copy = 0;
-    build(pdir, 0, &rep);
-    seg_kernel_copy = 1;
-    for (int i = 0; i < SEG_NFILES; i++) {
-        char a[4400], b[4400];
-        assert_int_equal(gen_file(kdir, seg_file_names[i], a, sizeof a), 0);
-        assert_int_equal(gen_file(pdir, seg_file_names[i], b, sizeof b), 0);
-        char *out;
-        if (tu_run(&out, 1, "cmp '%s' '%s'", a, b) != 0)
-            fail_msg("%s differs between the two copies: %s",
-                     seg_file_names[i], out);
-        free(out);
+    for (int k = 0; k < 3; k++) {
+        snprintf(dirs[k], sizeof dirs[k], "%s/%s", tu_group_dir, names[k]);
+        seg_kernel_copy = k != 1;
+        seg_hold_worker = k == 2;
+        build(dirs[k], 0, &rep);
+        seg_kernel_copy = 1;
+        seg_hold_worker = 0;
     }
-    for (int k = 0; k < 2; k++) {
+    for (int k = 1; k < 3; k++)
+        for (int i = 0; i < SEG_NFILES; i++) {
+            char a[4400], b[4400];
+            assert_int_equal(gen_file(dirs[0], seg_file_names[i], a,
+                                      sizeof a), 0);
+            assert_int_equal(gen_file(dirs[k], seg_file_names[i], b,
+                                      sizeof b), 0);
+            char *out;
+            if (tu_run(&out, 1, "cmp '%s' '%s'", a, b) != 0)
+                fail_msg("%s: %s differs: %s", names[k], seg_file_names[i],
+                         out);
+            free(out);
+        }
+    for (int k = 0; k < 3; k++) {
         as_index *ix;
-        assert_int_equal(as_index_open(k ? pdir : kdir, &ix), AS_OK);
+        assert_int_equal(as_index_open(dirs[k], &ix), AS_OK);
         if (as_index_check(ix) != AS_OK)
-            fail_msg("check %s: %s", k ? pdir : kdir, as_errmsg());
+            fail_msg("check %s: %s", names[k], as_errmsg());
         as_index_close(ix);
     }
 }
@@ -889,7 +899,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_portable_part_copy),
+        cmocka_unit_test(test_build_tail_paths),
         cmocka_unit_test(test_lexicon_lookups),
         cmocka_unit_test(test_lexicon_shared_prefixes),
         cmocka_unit_test(test_stored_documents),
