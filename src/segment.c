@@ -174,6 +174,10 @@ const char *const seg_file_names[SEG_NFILES] = {
 static const char magics[SEG_NFILES][5] = {"ASLX", "ASPS", "ASPO", "ASNR",
                                            "ASDT", "ASDS"};
 
+/* Test switches (segment.h). */
+int seg_kernel_copy = 1;
+int seg_hold_worker = 0;
+
 /* ---- A file writer with a sticky error and a running CRC ---------------- */
 
 typedef struct {
@@ -1300,9 +1304,6 @@ static int part_open(seg_writer *w, part_reader *r, fwriter *f,
  * through fw_write took 0.24 s of one core at the end of a build of the
  * wiki passages, the other idle.  Through a window and fw_write where the
  * kernel will not (another kind of file system, an old kernel). */
-int seg_kernel_copy = 1;
-int seg_hold_worker = 0;
-
 static int part_copy(seg_writer *w, fwriter *from, fwriter *to,
                      unsigned char *window)
 {
