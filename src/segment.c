@@ -622,7 +622,9 @@ static void *worker_main(void *arg)
     seg_writer *w = arg;
     for (;;) {
         pthread_mutex_lock(&w->mu);
-        while ((w->qlen == 0 || seg_hold_worker) && !w->stop)
+        while ((w->qlen == 0 ||
+                (seg_hold_worker && w->qlen < BW_QUEUE &&
+                 w->qbytes < BW_QUEUE_BYTES)) && !w->stop)
             pthread_cond_wait(&w->not_empty, &w->mu);
         if (w->qlen == 0) {
             pthread_mutex_unlock(&w->mu);
@@ -669,6 +671,14 @@ static int worker_stop(seg_writer *w)
     return w->err;
 }
 
+/* A queued block worker_drain compresses itself: the store's blocks that
+ * zs_block takes (docs.dt's are stored as they are; a big one is
+ * streamed, through w->cctx). */
+static int drain_here(const struct bw_job *j)
+{
+    return j->b->file == SEG_DS && j->len <= ZS_DICT_MAX_BLOCK;
+}
+
 /* Stop the worker as worker_stop does, sharing its backlog first: the
  * last half of the blocks it has not started are compressed on this
  * thread while it compresses and writes the others, and written after
@@ -703,7 +713,7 @@ static int worker_drain(seg_writer *w)
         for (size_t k = 0; k < n; k++) {
             z[k].off = total;
             z[k].len = SIZE_MAX;
-            if (mine[k].b->file == SEG_DS && mine[k].len <= ZS_DICT_MAX_BLOCK)
+            if (drain_here(&mine[k]))
                 total += ZSTD_compressBound(mine[k].len);
         }
         if (!w->hcctx)
@@ -711,7 +721,7 @@ static int worker_drain(seg_writer *w)
         zb = total && w->hcctx ? mem_alloc(total) : NULL;
         for (size_t k = 0; zb && k < n; k++) {
             const struct bw_job *j = &mine[k];
-            if (j->b->file != SEG_DS || j->len > ZS_DICT_MAX_BLOCK)
+            if (!drain_here(j))
                 continue;
             size_t r = zs_into(w->hcctx, j->b, zb + z[k].off,
                                ZSTD_compressBound(j->len), j->data, j->len);
@@ -1307,9 +1317,10 @@ static int part_open(seg_writer *w, part_reader *r, fwriter *f,
 static int part_copy(seg_writer *w, fwriter *from, fwriter *to,
                      unsigned char *window)
 {
-    fw_flush(from);
-    if (from->err)
-        return fail(w, from->err);
+    part_reader r;
+    int rc = part_open(w, &r, from, window);   /* flushes from */
+    if (rc)
+        return rc;
     fw_flush(to);
     if (to->err)
         return fail(w, to->err);
@@ -1337,8 +1348,6 @@ static int part_copy(seg_writer *w, fwriter *from, fwriter *to,
         return AS_OK;
     }
 #endif
-    part_reader r;
-    int rc = part_open(w, &r, from, window);
     while (rc == AS_OK && (rc = part_fill(w, &r, PART_WINDOW)) == AS_OK &&
            r.len > 0) {
         fw_write(to, r.p, r.len);

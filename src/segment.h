@@ -128,9 +128,9 @@ int seg_terms_from(const segment *s, const char *from, size_t len,
  * index files in the kernel (copy_file_range) where it can be; tests set
  * 0 to take the portable path. */
 extern int seg_kernel_copy;
-/* Nonzero (tests, small corpora only: the queue must not fill): the store
- * compression worker takes no block before the end of the build, so the
- * caller's share of them (worker_drain) is as big as it gets. */
+/* Nonzero (tests): the store compression worker takes no block before
+ * the end of the build unless its queue is full, so the caller's share of
+ * them (worker_drain) is as big as it gets. */
 extern int seg_hold_worker;
 
 /* A postings cursor. */
