@@ -560,10 +560,10 @@ static int keys_room(inv_side *v, uint32_t key)
         cap *= 2;
     uint32_t **t[3] = {&v->map[0], &v->map[1], &v->kterm};
     for (int i = 0; i < 3; i++) {
-        uint32_t *m = mem_realloc(*t[i], cap * sizeof *m);
+        uint32_t *m = mem_realloc_huge(*t[i], v->mapcap * sizeof *m,
+                                       cap * sizeof *m);
         if (!m)
             return err_set(AS_ERR_NOMEM, "out of memory while indexing");
-        mem_advise_huge(m, cap * sizeof *m);
         memset(m + v->mapcap, 0, (cap - v->mapcap) * sizeof *m);
         *t[i] = m;
     }

@@ -225,10 +225,11 @@ static int find_term(inverter *inv, const char *term, size_t len,
     }
     if (inv->nterms == inv->capterms) {
         size_t cap = inv->capterms ? inv->capterms * 2 : 4096;
-        term_ent *t = mem_realloc(inv->terms, cap * sizeof *t);
+        term_ent *t = mem_realloc_huge(inv->terms,
+                                       inv->capterms * sizeof *t,
+                                       cap * sizeof *t);
         if (!t)
             return AS_ERR_NOMEM;
-        mem_advise_huge(t, cap * sizeof *t);
         inv->terms = t;
         inv->capterms = cap;
     }
@@ -482,8 +483,8 @@ static sort_key *radix_sort(sort_key *k, sort_key *tmp, size_t n)
 static uint32_t *sorted_terms(inverter *inv)
 {
     size_t n = inv->nterms;
-    uint32_t *order = mem_alloc((n ? n : 1) * sizeof *order);
-    sort_key *k = mem_alloc((n ? n : 1) * 2 * sizeof *k);
+    uint32_t *order = mem_alloc_huge((n ? n : 1) * sizeof *order);
+    sort_key *k = mem_alloc_huge((n ? n : 1) * 2 * sizeof *k);
     if (!order || !k) {
         mem_free(order);
         mem_free(k);

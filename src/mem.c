@@ -46,15 +46,40 @@ void *mem_calloc(size_t count, size_t size)
 
 void *mem_calloc_touched(size_t count, size_t size)
 {
-    unsigned char *p = mem_calloc(count, size);
-    if (p) {
-        mem_advise_huge(p, count * size);
-        /* volatile: the compiler may know calloc's memory is zero. */
-        volatile unsigned char *v = p;
-        for (size_t i = 0; i < count * size; i += 4096)
-            v[i] = 0;
-    }
+    if (size && count > SIZE_MAX / size)
+        return NULL;
+    void *p = mem_alloc_huge(count * size);
+    if (p)
+        memset(p, 0, count * size);
     return p;
+}
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+void *mem_alloc_huge(size_t n)
+{
+    if (n < HUGE_PAGE)
+        return mem_alloc(n);
+    if (should_fail())
+        return NULL;
+    void *p;
+    if (posix_memalign(&p, HUGE_PAGE, n) != 0)
+        return NULL;
+    mem_advise_huge(p, n);
+    return p;
+}
+
+void *mem_realloc_huge(void *p, size_t old, size_t n)
+{
+    if (n < HUGE_PAGE)
+        return mem_realloc(p, n);
+    void *q = mem_alloc_huge(n);
+    if (q) {
+        if (old)
+            memcpy(q, p, old < n ? old : n);
+        mem_free(p);
+    }
+    return q;
 }
 
 void mem_advise_huge(void *p, size_t n)
@@ -99,7 +124,8 @@ struct arena_chunk {
     _Alignas(8) unsigned char data[];
 };
 
-#define ARENA_CHUNK (1u << 20)
+#define ARENA_CHUNK ((size_t)1 << 20)
+#define ARENA_BIG_CHUNK ((size_t)8 << 20)
 
 void arena_init(arena *a)
 {
@@ -112,8 +138,11 @@ void *arena_alloc(arena *a, size_t n)
     n = (n + 7) & ~(size_t)7;
     arena_chunk *c = a->head;
     if (!c || c->size - c->off < n) {
-        size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
-        c = mem_alloc(sizeof *c + size);
+        size_t size = a->used >= ARENA_BIG_CHUNK ? ARENA_BIG_CHUNK - sizeof *c
+                                                 : ARENA_CHUNK;
+        if (size < n)
+            size = n;
+        c = mem_alloc_huge(sizeof *c + size);
         if (!c)
             return NULL;
         c->next = a->head;

@@ -69,8 +69,61 @@ static void test_arena(void **state)
     assert_non_null(big);
     memset(big, 1, 3 << 20);
     assert_true(a.used >= (3u << 20));
+    /* Past 8 MiB the chunks are 8 MiB on huge pages: allocations still
+     * come 8-byte aligned, apart and whole. */
+    unsigned char *last = NULL;
+    for (int i = 0; i < 40000; i++) {
+        unsigned char *r = arena_alloc(&a, 1000 + (size_t)i % 17);
+        assert_non_null(r);
+        assert_int_equal((uintptr_t)r % 8, 0);
+        memset(r, i & 255, 1000 + (size_t)i % 17);
+        if (last)
+            assert_int_equal(last[0], (i - 1) & 255);
+        last = r;
+    }
+    assert_true(a.used >= (size_t)40 << 20);
     arena_reset(&a);
     assert_int_equal(a.used, 0);
+}
+
+/* Big blocks come 2 MiB-aligned (for huge pages), small ones as from
+ * malloc; mem_realloc_huge keeps the bytes, from small to big and big to
+ * bigger, and on failure leaves the old block as it was. */
+static void test_alloc_huge(void **state)
+{
+    (void)state;
+    const size_t mib = (size_t)1 << 20;
+    unsigned char *small = mem_alloc_huge(100);
+    assert_non_null(small);
+    memset(small, 7, 100);
+    unsigned char *p = mem_realloc_huge(small, 100, 3 * mib);
+    assert_non_null(p);
+    assert_int_equal((uintptr_t)p % (2 * mib), 0);
+    for (size_t i = 0; i < 100; i++)
+        assert_int_equal(p[i], 7);
+    for (size_t i = 0; i < 3 * mib; i++)
+        p[i] = (unsigned char)(i * 31 + 1);
+    mem_fail_after(1);
+    assert_null(mem_realloc_huge(p, 3 * mib, 8 * mib));
+    mem_fail_after(0);
+    for (size_t i = 0; i < 3 * mib; i++)    /* untouched by the failure */
+        assert_int_equal(p[i], (unsigned char)(i * 31 + 1));
+    unsigned char *q = mem_realloc_huge(p, 3 * mib, 8 * mib);
+    assert_non_null(q);
+    assert_int_equal((uintptr_t)q % (2 * mib), 0);
+    for (size_t i = 0; i < 3 * mib; i++)
+        assert_int_equal(q[i], (unsigned char)(i * 31 + 1));
+    memset(q + 3 * mib, 0, 5 * mib);
+    mem_free(q);
+    /* mem_calloc_touched: zeroed, at every size. */
+    for (size_t n = 0; n <= 5 * mib; n += mib + 12345) {
+        unsigned char *z = mem_calloc_touched(n, 1);
+        assert_non_null(z);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(z[i], 0);
+        mem_free(z);
+    }
+    assert_null(mem_calloc_touched(SIZE_MAX / 2, 4));   /* overflows */
 }
 
 /* hash_bytes reads every byte of its input and none past it: a buffer of
@@ -104,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_little_endian),
         cmocka_unit_test(test_sticky_error),
         cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_alloc_huge),
         cmocka_unit_test(test_hash_covers_every_byte),
     };
     return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
