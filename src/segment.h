@@ -132,6 +132,9 @@ extern int seg_kernel_copy;
  * the end of the build unless its queue is full, so the caller's share of
  * them (worker_drain) is as big as it gets. */
 extern int seg_hold_worker;
+/* The bytes of the ring queued store blocks are copied into (64 MiB);
+ * tests make it small, so that it wraps and fills. */
+extern size_t seg_ring_bytes;
 
 /* A postings cursor. */
 typedef struct {

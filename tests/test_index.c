@@ -542,24 +542,33 @@ static int gen_file(const char *ixdir, const char *name, char *out,
 /* The end of a build, each way it can go: the second half of the merge
  * appended to the files by the kernel or read back and written again;
  * the stored blocks still queued compressed by the worker alone or, all
- * of them queued, half by the caller (worker_drain).  The same bytes
- * each way, CRCs that check. */
+ * of them queued, half by the caller (worker_drain).  And the queue of
+ * stored blocks when its ring is small (wrapping many times, blocks
+ * skipping its end, bigger ones handed over as they are, the caller
+ * waiting for room), with the worker free or held back until the ring is
+ * full.  The same bytes each way, CRCs that check. */
 static void test_build_tail_paths(void **state)
 {
     (void)state;
-    char dirs[3][4300];
-    static const char *const names[3] = {"kernel-copy", "portable-copy",
-                                         "worker-held"};
+    enum { WAYS = 5 };
+    char dirs[WAYS][4300];
+    static const char *const names[WAYS] = {
+        "kernel-copy", "portable-copy", "worker-held", "small-ring",
+        "small-ring-held"};
     as_build_report rep;
-    for (int k = 0; k < 3; k++) {
+    size_t ring = seg_ring_bytes;
+    for (int k = 0; k < WAYS; k++) {
         snprintf(dirs[k], sizeof dirs[k], "%s/%s", tu_group_dir, names[k]);
         seg_kernel_copy = k != 1;
-        seg_hold_worker = k == 2;
+        seg_hold_worker = k == 2 || k == 4;
+        if (k >= 3)
+            seg_ring_bytes = 256 << 10;     /* blocks up to 8 KiB in it */
         build(dirs[k], 0, &rep);
         seg_kernel_copy = 1;
         seg_hold_worker = 0;
+        seg_ring_bytes = ring;
     }
-    for (int k = 1; k < 3; k++)
+    for (int k = 1; k < WAYS; k++)
         for (int i = 0; i < SEG_NFILES; i++) {
             char a[4400], b[4400];
             assert_int_equal(gen_file(dirs[0], seg_file_names[i], a,
@@ -572,7 +581,7 @@ static void test_build_tail_paths(void **state)
                          out);
             free(out);
         }
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < WAYS; k++) {
         as_index *ix;
         assert_int_equal(as_index_open(dirs[k], &ix), AS_OK);
         if (as_index_check(ix) != AS_OK)
