@@ -608,6 +608,70 @@ static int add_key(inv_side *v, int f, uint32_t key, uint32_t pos)
     return rc;
 }
 
+/* Plain token records (a known key, no term, no special record) are
+ * taken PLAIN_BATCH at a time: first their keys' term numbers are
+ * prefetched, then read and the terms' inverter entries prefetched, and
+ * only then are the tokens added.  Waiting for those two loads, one token
+ * after the other, was half of add_key's time and three quarters of
+ * inv_add_term's. */
+#define PLAIN_BATCH 32
+
+static int plain_record(const inv_side *v, const unsigned char *q,
+                        const unsigned char *end)
+{
+    if (end - q < 8)
+        return 0;
+    uint32_t w;
+    memcpy(&w, q, 4);
+    return (w >> 2) < K_FIRST_SPECIAL && !(w & F_TERM) &&
+           (w >> 2) < v->mapcap;
+}
+
+/* The plain records from *qp on, up to PLAIN_BATCH (at least one: the
+ * caller saw it); *qp moves past them. */
+static int invert_plain(inv_side *v, const unsigned char **qp,
+                        const unsigned char *end)
+{
+    uint32_t key[2 * PLAIN_BATCH], pos[2 * PLAIN_BATCH];
+    uint32_t idx[2 * PLAIN_BATCH];
+    uint8_t field[2 * PLAIN_BATCH];
+    size_t n = 0;
+    const unsigned char *q = *qp;
+    for (size_t i = 0; i < PLAIN_BATCH && plain_record(v, q, end); i++) {
+        uint32_t w, a;
+        memcpy(&w, q, 4);
+        memcpy(&a, q + 4, 4);
+        q += 8;
+        /* A title word is added to the text field, then the title's. */
+        for (uint8_t f = 0; f <= (w & F_TITLE); f++) {
+            key[n] = w >> 2;
+            pos[n] = a;
+            field[n] = f;
+            __builtin_prefetch(&v->map[f][w >> 2]);
+            n++;
+        }
+    }
+    *qp = q;
+    uint32_t runs = inv_runs(v->inv);
+    if (v->map_runs != runs) {
+        keys_forget(v, 0);
+        v->map_runs = runs;
+    }
+    for (size_t i = 0; i < n; i++)
+        idx[i] = v->map[field[i]][key[i]];
+    inv_prefetch(v->inv, idx, n);
+    for (size_t i = 0; i < n; i++) {
+        /* A spill (one huge document) renumbers the terms: the numbers
+         * read are stale, and add_key looks them up again. */
+        int rc = idx[i] && inv_runs(v->inv) == runs
+                     ? inv_add_term(v->inv, idx[i] - 1, pos[i])
+                     : add_key(v, field[i], key[i], pos[i]);
+        if (rc)
+            return rc;
+    }
+    return AS_OK;
+}
+
 /* Add a term without a key. */
 static int add_term(inv_side *v, int f, const unsigned char *t, size_t n,
                     uint32_t pos)
@@ -629,6 +693,12 @@ static int invert_stream(inv_side *v, const unsigned char *p, size_t n,
 {
     const unsigned char *q = p, *end = p + n;
     while (end - q >= 4) {
+        if (plain_record(v, q, end)) {
+            int rc = invert_plain(v, &q, end);
+            if (rc)
+                return rc;
+            continue;
+        }
         uint32_t w, key, a = 0;
         memcpy(&w, q, 4);
         key = w >> 2;

@@ -317,6 +317,13 @@ int inv_add_term(inverter *inv, uint32_t idx, uint32_t pos)
     return AS_OK;
 }
 
+void inv_prefetch(const inverter *inv, const uint32_t *idx1, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (idx1[i])
+            __builtin_prefetch(&inv->terms[idx1[i] - 1]);
+}
+
 /* Room for a record of up to n bytes at the end of a term's chunk chain,
  * in one chunk (the merge reads records in place); NULL: out of memory.
  * The caller adds what it wrote to e->tail->used. */
