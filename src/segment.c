@@ -371,6 +371,9 @@ struct seg_writer {
     uint64_t title_total;
     size_t ndocs, capdocs;
     double avgdl, avgtl;
+    /* tfnorm of the small tfs and lengths, by field (see tfnorm_of);
+     * NULL without memory. */
+    double *tfn;
     /* stored documents: [0] ids and titles (docs.dt), [1] text (store.ds) */
     blockw bw[2];
     ZSTD_CCtx *cctx;        /* used by whoever compresses (see worker) */
@@ -520,6 +523,7 @@ void seg_writer_free(seg_writer *w)
     mem_free(w->bw[1].cdict_mem);
     mem_free(w->dl);
     mem_free(w->tl);
+    mem_free(w->tfn);
     mem_free(w->queue);
     mem_free(w->ring);
     mem_free(w);
@@ -999,18 +1003,43 @@ int seg_writer_doc(seg_writer *w, uint32_t doc_id, const char *id,
     return w->f[SEG_NRM].err ? fail(w, w->f[SEG_NRM].err) : AS_OK;
 }
 
+static double tfnorm(uint32_t tf, uint32_t dl, double avgdl, double k1,
+                     double b)
+{
+    return tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl));
+}
+
+/* The block bounds and stored scores need tfnorm of every posting: two
+ * dependent divisions, which a build's merge waited on (a third of
+ * flush_block's time).  Nearly all postings have a small tf and length,
+ * and their values are computed once, by the same function: the same
+ * doubles. */
+#define TFN_TF 16
+#define TFN_DL 1024
+
+static double tfnorm_of(const seg_writer *w, int title, uint32_t tf,
+                        uint32_t dl)
+{
+    if (w->tfn && tf < TFN_TF && dl < TFN_DL)
+        return w->tfn[((size_t)title * TFN_TF + tf) * TFN_DL + dl];
+    return tfnorm(tf, dl, title ? w->avgtl : w->avgdl, SEG_DEFAULT_K1,
+                  SEG_DEFAULT_B);
+}
+
 void seg_writer_set_avgdl(seg_writer *w, double avgdl)
 {
     w->avgdl = avgdl > 0 ? avgdl : 1;
     w->avgtl = w->ndocs && w->title_total
                    ? (double)w->title_total / (double)w->ndocs
                    : 1;
-}
-
-static double tfnorm(uint32_t tf, uint32_t dl, double avgdl, double k1,
-                     double b)
-{
-    return tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl));
+    mem_free(w->tfn);
+    w->tfn = mem_alloc(2 * TFN_TF * TFN_DL * sizeof *w->tfn);
+    for (size_t f = 0; w->tfn && f < 2; f++)
+        for (uint32_t tf = 0; tf < TFN_TF; tf++)
+            for (uint32_t dl = 0; dl < TFN_DL; dl++)
+                w->tfn[(f * TFN_TF + tf) * TFN_DL + dl] =
+                    tfnorm(tf, dl, f ? w->avgtl : w->avgdl, SEG_DEFAULT_K1,
+                           SEG_DEFAULT_B);
 }
 
 static int tfail(term_writer *t, int rc)
@@ -1074,7 +1103,6 @@ static void flush_block(term_writer *t)
     float bound = 0;
     uint32_t off = (uint32_t)t->blocks.len;
     int title = t->term.len > 0 && t->term.p[0] == SEG_TITLE_MARK;
-    double avg = title ? w->avgtl : w->avgdl;
     for (uint32_t i = 0; i < t->n; i++) {
         g[i] = t->docs[i] - prev - 1;
         tf1[i] = t->tfs[i] - 1;
@@ -1084,7 +1112,7 @@ static void flush_block(term_writer *t)
         uint32_t dl = title ? w->tl[t->docs[i]] : w->dl[t->docs[i]];
         if (dl < min_dl)
             min_dl = dl;
-        double sd = tfnorm(t->tfs[i], dl, avg, SEG_DEFAULT_K1, SEG_DEFAULT_B);
+        double sd = tfnorm_of(w, title, t->tfs[i], dl);
         kth_add(t, sd);
         float sf = (float)sd;
         if (sf > bound)
