@@ -5,6 +5,7 @@
 #include "analyze.h"
 #include "artsearch.h"
 #include "buf.h"
+#include "hash.h"
 
 typedef struct {
     buf out;
@@ -331,6 +332,106 @@ static void test_callback_stops(void **state)
     analyzer_free(a);
 }
 
+/* The stem cache tells apart words whose slots collide (the same hash
+ * bits for the first table) and that share their first 8 or 16 bytes and
+ * their length, differing in bytes 8-15 or past 16; a word keeps its key
+ * and stem after the table grew. */
+typedef struct {
+    uint32_t key[4];
+    char term[4][64];
+    int n;
+} keyed;
+
+static int on_keyed(void *ctx, const an_token *t)
+{
+    keyed *k = ctx;
+    assert_true(k->n < 4);
+    k->key[k->n] = t->key;
+    snprintf(k->term[k->n], sizeof k->term[k->n], "%.*s", (int)t->len,
+             t->term);
+    k->n++;
+    return 0;
+}
+
+static keyed analyze_keyed(analyzer *a, const char *text)
+{
+    keyed k = {{0}, {{0}}, 0};
+    uint32_t pos = 0;
+    assert_int_equal(analyzer_run(a, text, strlen(text), &pos, on_keyed, &k),
+                     0);
+    return k;
+}
+
+/* Two words prefix + 3 letters whose hashes agree in their low 6 bits
+ * (the first table has 64 slots). */
+static void colliding_pair(const char *prefix, char *w1, char *w2, size_t n)
+{
+    static const char letters[] = "bcdfghjklmpqrtvwxz";
+    size_t nl = sizeof letters - 1;
+    int seen[64];
+    for (int i = 0; i < 64; i++)
+        seen[i] = -1;
+    for (size_t c = 0; c < nl * nl * nl; c++) {
+        char w[64];
+        snprintf(w, sizeof w, "%s%c%c%c", prefix, letters[c / (nl * nl)],
+                 letters[c / nl % nl], letters[c % nl]);
+        int slot = (int)(hash_bytes(w, strlen(w)) & 63);
+        if (seen[slot] >= 0) {
+            size_t p = (size_t)seen[slot];
+            snprintf(w1, n, "%s%c%c%c", prefix, letters[p / (nl * nl)],
+                     letters[p / nl % nl], letters[p % nl]);
+            snprintf(w2, n, "%s", w);
+            return;
+        }
+        seen[slot] = (int)c;
+    }
+    fail_msg("no colliding pair");
+}
+
+static void test_stem_cache_collisions(void **state)
+{
+    (void)state;
+    /* Differing in bytes 8-15 (prefix of 8 + 3 + padding to 15), and
+     * past byte 16. */
+    static const char *const prefixes[] = {"abcdefgh", "abcdefghijklmnopq"};
+    for (size_t p = 0; p < 2; p++) {
+        char w1[64], w2[64], text[160];
+        colliding_pair(prefixes[p], w1, w2, sizeof w1);
+        analyzer *a;
+        assert_int_equal(analyzer_new("english", 0, &a), AS_OK);
+        keyed alone = analyze_keyed(a, w2);
+        analyzer_free(a);
+        assert_int_equal(analyzer_new("english", 0, &a), AS_OK);
+        snprintf(text, sizeof text, "%s %s", w1, w2);
+        keyed both = analyze_keyed(a, text);
+        assert_int_equal(both.n, 2);
+        assert_true(both.key[0] != both.key[1]);
+        assert_string_equal(both.term[1], alone.term[0]);
+        /* Thousands of other words: the table grows several times. */
+        buf other;
+        buf_init(&other);
+        for (int i = 0; i < 20000; i++)
+            buf_printf(&other, "w%dx%d ", i, i * 7);
+        uint32_t epoch = analyzer_epoch(a), pos = 0;
+        render r;
+        buf_init(&r.out);
+        r.with_offsets = 0;
+        r.text = NULL;
+        assert_int_equal(analyzer_run(a, (const char *)other.p, other.len,
+                                      &pos, on_token, &r), 0);
+        buf_free(&r.out);
+        buf_free(&other);
+        assert_int_equal(analyzer_epoch(a), epoch);     /* same keys */
+        keyed again = analyze_keyed(a, text);
+        assert_int_equal(again.n, 2);
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(again.key[i], both.key[i]);
+            assert_string_equal(again.term[i], both.term[i]);
+        }
+        analyzer_free(a);
+    }
+}
+
 /* The golden file: every token with position and offsets, one line per
  * input line.  Regenerate with ARTSEARCH_UPDATE_GOLDEN=1 and review. */
 static void test_golden(void **state)
@@ -384,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_long_terms_cut),
         cmocka_unit_test(test_ascii_words_any_alignment),
         cmocka_unit_test(test_callback_stops),
+        cmocka_unit_test(test_stem_cache_collisions),
         cmocka_unit_test(test_golden),
     };
     return cmocka_run_group_tests_name("analyze", tests, NULL, NULL);
