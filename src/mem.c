@@ -65,7 +65,9 @@ void *mem_alloc_huge(size_t n)
     void *p;
     if (posix_memalign(&p, HUGE_PAGE, n) != 0)
         return NULL;
-    mem_advise_huge(p, n);
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, n & ~(HUGE_PAGE - 1), MADV_HUGEPAGE);
+#endif
     return p;
 }
 
@@ -80,20 +82,6 @@ void *mem_realloc_huge(void *p, size_t old, size_t n)
         mem_free(p);
     }
     return q;
-}
-
-void mem_advise_huge(void *p, size_t n)
-{
-#ifdef MADV_HUGEPAGE
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-    uintptr_t hi = ((uintptr_t)p + n) & ~(huge - 1);
-    if (p && hi > lo)
-        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-#else
-    (void)p;
-    (void)n;
-#endif
 }
 
 void *mem_realloc(void *p, size_t n)

@@ -18,26 +18,22 @@ void *mem_calloc(size_t count, size_t size);
  * addressing): its pages are written at once.  A fresh page of calloc'd
  * memory that is first read maps the shared zero page, and the first write
  * then faults again and flushes the TLB of every core running the
- * process.  Huge pages are asked for (mem_advise_huge). */
+ * process.  From 2 MiB up, on huge pages (mem_alloc_huge). */
 void *mem_calloc_touched(size_t count, size_t size);
 void *mem_realloc(void *p, size_t n);  /* NULL on failure, p untouched */
-/* For big blocks that a build fills at once (the arena's chunks, the
- * inverter's terms, the key maps): from 2 MiB up, the block is 2 MiB-aligned
- * and huge pages are asked for (mem_advise_huge) before it is touched, so
- * it takes one page fault per 2 MiB instead of one per 4 KiB.  A fault
+/* For big blocks that a build fills at once or reads at random (the
+ * arena's chunks, the inverter's terms, the key maps, the stem cache):
+ * from 2 MiB up, the block is 2 MiB-aligned and transparent huge pages are
+ * asked for before it is touched, so it takes one page fault per 2 MiB
+ * instead of one per 4 KiB and its lookups rarely miss the TLB.  A fault
  * costs about 10 us on this project's virtual machines (0.25 us per 4 KiB
  * with huge pages): 77,000 of them were a tenth of a build's CPU time.
- * Freed with mem_free.  mem_realloc_huge moves p's first `old` bytes into
- * a new such block of n bytes (n >= old) and frees p; NULL on failure, p
+ * A hint: the kernel may say no, and nothing changes but speed.  Freed
+ * with mem_free.  mem_realloc_huge moves p's first `old` bytes into a new
+ * such block of n bytes (n >= old) and frees p; NULL on failure, p
  * untouched. */
 void *mem_alloc_huge(size_t n);
 void *mem_realloc_huge(void *p, size_t old, size_t n);
-/* Ask for transparent huge pages (2 MiB) under the whole 2 MiB-aligned
- * part of p[0..n), before its pages are first touched: for the big tables
- * a build reads at random (the stem cache, the inverter's terms), where
- * with 4 KiB pages nearly every lookup also missed the TLB.  A hint: the
- * kernel may say no, and nothing changes but speed. */
-void mem_advise_huge(void *p, size_t n);
 void mem_free(void *p);                /* accepts NULL */
 char *mem_strndup(const char *s, size_t n);
 
