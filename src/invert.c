@@ -317,11 +317,20 @@ int inv_add_term(inverter *inv, uint32_t idx, uint32_t pos)
     return AS_OK;
 }
 
-void inv_prefetch(const inverter *inv, const uint32_t *idx1, size_t n)
+int inv_add_terms(inverter *inv, const uint32_t *idx1, const uint32_t *pos,
+                  size_t n, size_t *done)
 {
     for (size_t i = 0; i < n; i++)
         if (idx1[i])
             __builtin_prefetch(&inv->terms[idx1[i] - 1]);
+    uint32_t runs = inv->runs;
+    size_t i = 0;
+    int rc = AS_OK;
+    while (i < n && idx1[i] && inv->runs == runs &&
+           (rc = inv_add_term(inv, idx1[i] - 1, pos[i])) == AS_OK)
+        i++;
+    *done = i;
+    return rc;
 }
 
 /* Room for a record of up to n bytes at the end of a term's chunk chain,

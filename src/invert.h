@@ -39,9 +39,12 @@ void inv_free(inverter *inv);   /* removes run files */
 int inv_add(inverter *inv, const char *term, size_t len, uint32_t pos,
             uint32_t *idx);
 int inv_add_term(inverter *inv, uint32_t idx, uint32_t pos);
-/* Fetch into the cache the entries of the terms numbered idx1[i] - 1
- * (those that are not 0), which inv_add_term is about to take. */
-void inv_prefetch(const inverter *inv, const uint32_t *idx1, size_t n);
+/* inv_add_term for the terms numbered idx1[i] - 1 at pos[i], in order,
+ * their entries fetched into the cache first; it stops before the first
+ * idx1[i] of 0 (a term not known) and after a spill (which renumbers the
+ * terms).  *done: how many were added. */
+int inv_add_terms(inverter *inv, const uint32_t *idx1, const uint32_t *pos,
+                  size_t n, size_t *done);
 /* Close the current document as doc_id (ids increase by one from 0). */
 int inv_end_doc(inverter *inv, uint32_t doc_id);
 
