@@ -604,6 +604,8 @@ static void json_timing(FILE *o, const char *name, const timing *t, int last)
 
 /* ---- main --------------------------------------------------------------- */
 
+#define MAX_BUILD_RUNS 16     /* --build-runs above this is taken as it */
+
 int main(int argc, char **argv)
 {
     const char *corpus = NULL, *out = "latest", *work = "bench/results";
@@ -632,6 +634,8 @@ int main(int argc, char **argv)
             build_runs = atoi(v);
             if (build_runs < 1)
                 build_runs = 1;
+            if (build_runs > MAX_BUILD_RUNS)
+                build_runs = MAX_BUILD_RUNS;
             i++;
         } else if (strcmp(a, "--out") == 0 && v) {
             out = v;
@@ -681,8 +685,8 @@ int main(int argc, char **argv)
         free(cmd);
     }
     build_result ba = {0}, bf = {0};
-    double runs[2][16];
-    int nruns = build_runs < 16 ? build_runs : 16;
+    double runs[2][MAX_BUILD_RUNS];
+    int nruns = build_runs;
     for (int r = 0; r < nruns; r++) {
         for (int e = 0; e < (no_fts ? 1 : 2); e++) {
             build_result b = run_build(e, corpus, e ? dbpath : ixdir);
