@@ -519,6 +519,27 @@ static int flush_queue(analyzer *a, an_token_fn fn, void *ctx)
 
 /* ---- The scanner -------------------------------------------------------- */
 
+/* Whether the ASCII byte s[i], after a word whose last character is of
+ * class prev, may join it to what follows (the scanner's rule: an
+ * apostrophe between letters, a period or comma between digits); when it
+ * cannot, the word ends at i as scanned.  A non-ASCII byte after it may be
+ * a letter or a digit: the general scan decides.  Most words end so, at a
+ * space or before a period or comma after letters. */
+static inline int may_join(const unsigned char *s, size_t len, size_t i,
+                           int prev)
+{
+    unsigned char c = s[i];
+    if (prev == C_LETTER ? c != '\'' : c != '.' && c != ',')
+        return 0;
+    if (i + 1 == len)
+        return 0;
+    unsigned char d = s[i + 1];
+    if (d >= 0x80)
+        return 1;
+    return prev == C_LETTER ? (unsigned)((d | 0x20) - 'a') < 26u
+                            : (unsigned)(d - '0') < 10u;
+}
+
 int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
                  an_token_fn fn, void *ctx)
 {
@@ -569,8 +590,8 @@ int analyzer_run(analyzer *a, const char *text, size_t len, uint32_t *pos,
             }
             /* Done, unless a joiner or a non-ASCII character may go on
              * with the word: then the general scan and fold_word. */
-            if (fast && (i == len || (s[i] < 0x80 && s[i] != '\'' &&
-                                      s[i] != '.' && s[i] != ','))) {
+            if (fast &&
+                (i == len || (s[i] < 0x80 && !may_join(s, len, i, prev)))) {
                 a->fold.len = (size_t)(o - a->fold.p);
             } else {
                 while (i < len) {

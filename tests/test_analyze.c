@@ -78,6 +78,14 @@ static void test_english(void **state)
         {"5.7%", "5.7"},
         {"1,000 patients", "1000 patient"},
         {"3.", "3"},
+        /* After a word: a period, comma or apostrophe joins only between
+         * digits (period, comma) or letters (apostrophe); the scanner
+         * decides at once for ASCII, and scans a non-ASCII byte after. */
+        {"pain. Rest, cramps' end.", "pain rest cramp end"},
+        {"a.b 1.a a,1 x'5 5'x 5'6", "a b 1 a a 1 x 5 5 x 5 6"},
+        {"3.5mg 2,5 o'neil end'", "3.5mg 25 oneil end"},
+        {"car'\xc3\xa9 7.\xc2\xb2 7,\xe2\x82\x82", "care 7.2 72"},
+        {"x. y, z'", "x y z"},
         {"and/or", "and or"},
         /* A compound glues all its words, also those before a slash. */
         {"a/b-c", "a b c abc"},
