@@ -1038,7 +1038,11 @@ static void line_too_long(reader *r, const file_entry *f,
  * which it does when no thread starts. */
 
 #define GZ_SLOTS 4
-#define GZ_CHUNK (1 << 16)
+/* 256 KiB, not 64: each chunk taken wakes the decompressing thread, which
+ * preempts one of the build's busy threads for a chunk's worth of work;
+ * a build of the wiki passages made 16,800 futex calls and 14,000 context
+ * switches with 64 KiB chunks, 4,900 and 3,700 with these. */
+#define GZ_CHUNK (1 << 18)
 /* Smaller files are read on the caller's thread: starting a thread costs
  * more than it saves on them. */
 #define GZ_THREAD_MIN ((uint64_t)256 << 10)
