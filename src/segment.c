@@ -366,6 +366,12 @@ typedef struct {
     uint32_t nblocks;
     uint64_t postings_total, positions_total;
     int err;
+    /* The two parts lie side by side in the seg_writer, between fields
+     * the other thread writes: without this gap, part 0's counters
+     * (written for every posting) shared a cache line with part 1's
+     * pointers (read for every posting), and part 1's with the lexicon's
+     * buffers, written by part 0 for every term. */
+    unsigned char gap[64];
 } term_writer;
 
 struct seg_writer {
