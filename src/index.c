@@ -836,8 +836,12 @@ struct as_builder {
     int lockfd;
     as_index old;
     int have_old;
+    /* The analyzing and the inverting sides run on two threads (as_build),
+     * each writing its side for every document: a cache line apart. */
     an_side a;
+    unsigned char gap[64];
     inv_side v;
+    unsigned char gap2[64];
     buf stream;             /* as_builder_add's stream */
     int stopwords;
     int rc;                 /* sticky: a failed add fails the build */

@@ -328,17 +328,23 @@ static void fw_abort(fwriter *w)
 
 /* One blocked record store being written (docs.dt or store.ds). */
 typedef struct {
+    /* The caller's, written for every document. */
     int file;               /* SEG_DT or SEG_DS */
     size_t target;          /* uncompressed bytes per block */
     size_t dict_max;        /* dictionary size */
-    buf raw, z, index, dict;
+    buf raw, dict;
     int dict_set;
     ZSTD_CDict *cdict;      /* dict digested; NULL while empty */
     void *cdict_mem;        /* cdict lives here (ZSTD_initStaticCDict) */
     buf ends;               /* u32 record end offsets in raw, before the
                                dictionary is set */
     uint32_t first, count;
+    /* The worker's (bw_compress), written for every block, a cache line
+     * apart from the caller's fields, which they had shared. */
+    unsigned char gap[64];
+    buf z, index;
     uint64_t nblocks, rawbytes;
+    unsigned char gap2[64];
 } blockw;
 
 /* One part of the terms being written.  Part 0, the caller's, writes
