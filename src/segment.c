@@ -169,6 +169,11 @@
  * threads have the two cores it waits, and it catches up when one of them
  * waits and during the final merge, when one core would be idle.  That
  * took about 0.6 s off building the wiki passages. */
+/* The store's file is fdatasync'd every DS_SYNC_EVERY bytes on the
+ * worker thread, which then waits while the other threads have the cores:
+ * the final fsyncs of a wiki build waited 0.01-0.05 s instead of
+ * 0.10-0.14 s. */
+#define DS_SYNC_EVERY ((uint64_t)32 << 20)
 #define BW_QUEUE 16384
 #define BW_QUEUE_BYTES ((size_t)64 << 20)
 /* Queued blocks of up to RING_BLOCK_MAX bytes (and a 32nd of the ring)
@@ -195,6 +200,8 @@ static const char magics[SEG_NFILES][5] = {"ASLX", "ASPS", "ASPO", "ASNR",
 int seg_kernel_copy = 1;
 int seg_hold_worker = 0;
 size_t seg_ring_bytes = BW_QUEUE_BYTES;
+uint64_t seg_store_sync_bytes = DS_SYNC_EVERY;
+_Atomic uint64_t seg_store_syncs;
 
 /* ---- A file writer with a sticky error and a running CRC ---------------- */
 
@@ -205,6 +212,9 @@ typedef struct {
     uint64_t written;       /* bytes after the header, flushed or buffered */
     uint32_t crc;           /* of the bytes after the header */
     int err;
+    uint64_t sync_every;    /* fdatasync after so many bytes (0: never;
+                               DS_SYNC_EVERY) */
+    uint64_t unsynced;      /* bytes flushed since */
 } fwriter;
 
 /* flags: O_WRONLY, or O_RDWR for a file read back (seg_writer_part). */
@@ -212,6 +222,7 @@ static int fw_open(fwriter *w, const char *dir, const char *name, int flags)
 {
     buf_init(&w->b);
     w->written = 0;
+    w->sync_every = w->unsynced = 0;
     w->crc = 0;
     w->err = AS_OK;
     snprintf(w->path, sizeof w->path, "%s/%s", dir, name);
@@ -226,6 +237,24 @@ static int fw_open(fwriter *w, const char *dir, const char *name, int flags)
     return AS_OK;
 }
 
+/* Start writing bytes [off, off + len) of w's file to the disk, without
+ * waiting.  The files are written a megabyte at a time and fsync'd at the
+ * end, where a wiki build's six fsyncs waited 0.18 s with the cores idle
+ * (0.14 s with this alone: an fsync's cost here grows with the bytes
+ * written since the disk was last flushed, written back or not; hence
+ * also sync_every). */
+static void fw_writeback(const fwriter *w, uint64_t off, uint64_t len)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+    (void)sync_file_range(w->fd, (off_t)off, (off_t)len,
+                          SYNC_FILE_RANGE_WRITE);
+#else
+    (void)w;
+    (void)off;
+    (void)len;
+#endif
+}
+
 /* The CRC is taken here, a buffer at a time (ISA-L's crc32_gzip_refl,
  * about three times as fast as zlib's crc32_z and the same CRC-32): taken
  * in fw_write, most calls were a few bytes. */
@@ -234,6 +263,14 @@ static void fw_flush(fwriter *w)
     if (!w->err && w->b.len > 0) {
         w->crc = crc32_gzip_refl(w->crc, w->b.p, w->b.len);
         w->err = err_write_all(w->fd, w->b.p, w->b.len, -1, w->path);
+        if (!w->err)
+            fw_writeback(w, HDR + w->written - w->b.len, w->b.len);
+        if (!w->err && w->sync_every &&
+            (w->unsynced += w->b.len) >= w->sync_every) {
+            w->unsynced = 0;
+            (void)fdatasync(w->fd);
+            seg_store_syncs++;
+        }
     }
     buf_clear(&w->b);
 }
@@ -517,6 +554,8 @@ int seg_writer_new(const char *dir, seg_writer **out)
         pthread_cond_init(&w->not_full, NULL);
         if (pthread_create(&w->thread, NULL, worker_main, w) == 0) {
             w->threaded = 1;
+            /* Read by the worker once blocks come (through w->mu). */
+            w->f[SEG_DS].sync_every = seg_store_sync_bytes;
         } else {
             pthread_mutex_destroy(&w->mu);
             pthread_cond_destroy(&w->not_empty);
@@ -1471,6 +1510,7 @@ static int part_copy(seg_writer *w, fwriter *from, fwriter *to,
     if (seg_kernel_copy && left == 0) {
         to->crc = (uint32_t)crc32_combine(to->crc, from->crc,
                                           (z_off_t)from->written);
+        fw_writeback(to, HDR + to->written, from->written);
         to->written += from->written;
         return AS_OK;
     }

@@ -135,6 +135,10 @@ extern int seg_hold_worker;
 /* The bytes of the ring queued store blocks are copied into (64 MiB);
  * tests make it small, so that it wraps and fills. */
 extern size_t seg_ring_bytes;
+/* The store's file is fdatasync'd on the worker every so many bytes (32
+ * MiB); tests make it small, and count the calls in seg_store_syncs. */
+extern uint64_t seg_store_sync_bytes;
+extern _Atomic uint64_t seg_store_syncs;
 
 /* A postings cursor. */
 typedef struct {

@@ -561,12 +561,22 @@ static void test_build_tail_paths(void **state)
         snprintf(dirs[k], sizeof dirs[k], "%s/%s", tu_group_dir, names[k]);
         seg_kernel_copy = k != 1;
         seg_hold_worker = k == 2 || k == 4;
-        if (k >= 3)
+        if (k >= 3) {
             seg_ring_bytes = 256 << 10;     /* blocks up to 8 KiB in it */
+            seg_store_sync_bytes = 1;       /* at every flush of the store */
+        }
+        uint64_t syncs = seg_store_syncs;
         build(dirs[k], 0, &rep);
+        /* The store's file is fdatasync'd as it is written (its flushes:
+         * the last one, at least). */
+        if (k >= 3)
+            assert_true(seg_store_syncs > syncs);
+        else
+            assert_true(seg_store_syncs == syncs);
         seg_kernel_copy = 1;
         seg_hold_worker = 0;
         seg_ring_bytes = ring;
+        seg_store_sync_bytes = (uint64_t)32 << 20;
     }
     for (int k = 1; k < WAYS; k++)
         for (int i = 0; i < SEG_NFILES; i++) {
