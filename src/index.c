@@ -470,6 +470,11 @@ static void put_bytes(buf *o, const void *p, size_t n)
     o->len += (n + 3) & ~(size_t)3;
 }
 
+static size_t padded(size_t n)
+{
+    return (n + 3) & ~(size_t)3;
+}
+
 static int on_token(void *ctx, const an_token *t)
 {
     an_side *s = ctx;
@@ -497,10 +502,20 @@ static int on_token(void *ctx, const an_token *t)
         key = K_NONE;
         flags |= F_TERM;
     }
-    put_u32(o, key << 2 | flags);
-    put_u32(o, t->pos);
-    if (flags & F_TERM)
-        put_bytes(o, t->term, t->len);
+    /* Written through a local pointer, o->len updated once: through o,
+     * the length was stored and loaded again for each word. */
+    unsigned char *d = o->p + o->len;
+    uint32_t head[2] = {key << 2 | flags, t->pos};
+    memcpy(d, head, 8);
+    size_t n = 8;
+    if (flags & F_TERM) {
+        uint32_t len = t->len;
+        memcpy(d + 8, &len, 4);
+        memcpy(d + 12, t->term, len);
+        memset(d + 12 + len, 0, (4 - len % 4) % 4);
+        n = 12 + padded(len);
+    }
+    o->len += n;
     return AS_OK;
 }
 
@@ -692,11 +707,6 @@ static int add_term(inv_side *v, int f, const unsigned char *t, size_t n,
     term[0] = SEG_TITLE_MARK;
     memcpy(term + 1, t, n);
     return inv_add(v->inv, term + !f, n + (size_t)f, pos, NULL);
-}
-
-static size_t padded(size_t n)
-{
-    return (n + 3) & ~(size_t)3;
 }
 
 /* The inverting side: take a piece of the stream, p[0..n). */
