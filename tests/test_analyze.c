@@ -396,6 +396,55 @@ static void colliding_pair(const char *prefix, char *w1, char *w2, size_t n)
     fail_msg("no colliding pair");
 }
 
+/* Keys of a token: the largest seen. */
+static int on_max_key(void *ctx, const an_token *t)
+{
+    uint32_t *max = ctx;
+    if (t->key != AN_NO_KEY && (*max == AN_NO_KEY || t->key > *max))
+        *max = t->key;
+    return 0;
+}
+
+/* The stem cache holds up to 3/4 of 2^20 words (its table growing by
+ * two, then by four at a step); once full, the next word clears it: a new
+ * epoch, whose keys start again from 0. */
+static void test_stem_cache_epoch(void **state)
+{
+    (void)state;
+    analyzer *a;
+    assert_int_equal(analyzer_new("english", 0, &a), AS_OK);
+    uint32_t epoch = analyzer_epoch(a);
+    keyed first = analyze_keyed(a, "cramps");
+    assert_int_equal(first.key[0], 0);
+    enum { FULL = (1 << 20) / 4 * 3 };
+    buf text;
+    buf_init(&text);
+    uint32_t max = AN_NO_KEY, pos = 0;
+    for (int i = 1; i <= FULL - 2; i++) {
+        buf_printf(&text, "q%dz ", i);
+        if (text.len > (1 << 16) || i == FULL - 2) {
+            assert_int_equal(analyzer_run(a, (const char *)text.p, text.len,
+                                          &pos, on_max_key, &max), 0);
+            buf_clear(&text);
+        }
+    }
+    assert_int_equal(max, FULL - 2);
+    keyed again = analyze_keyed(a, "cramps");
+    assert_int_equal(again.key[0], 0);              /* still cached */
+    keyed last = analyze_keyed(a, "sciatica");      /* fills it */
+    assert_int_equal(last.key[0], FULL - 1);
+    assert_int_equal(analyzer_epoch(a), epoch);
+    keyed after = analyze_keyed(a, "cramps");       /* clears it */
+    assert_int_equal(analyzer_epoch(a), epoch + 1);
+    assert_int_equal(after.key[0], 0);
+    assert_string_equal(after.term[0], first.term[0]);
+    keyed then = analyze_keyed(a, "sciatica");
+    assert_int_equal(then.key[0], 1);
+    assert_string_equal(then.term[0], last.term[0]);
+    buf_free(&text);
+    analyzer_free(a);
+}
+
 static void test_stem_cache_collisions(void **state)
 {
     (void)state;
@@ -494,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_ascii_words_any_alignment),
         cmocka_unit_test(test_callback_stops),
         cmocka_unit_test(test_stem_cache_collisions),
+        cmocka_unit_test(test_stem_cache_epoch),
         cmocka_unit_test(test_golden),
     };
     return cmocka_run_group_tests_name("analyze", tests, NULL, NULL);
