@@ -212,9 +212,6 @@ typedef struct {
     uint64_t written;       /* bytes after the header, flushed or buffered */
     uint32_t crc;           /* of the bytes after the header */
     int err;
-    uint64_t sync_every;    /* fdatasync after so many bytes (0: never;
-                               DS_SYNC_EVERY) */
-    uint64_t unsynced;      /* bytes flushed since */
 } fwriter;
 
 /* flags: O_WRONLY, or O_RDWR for a file read back (seg_writer_part). */
@@ -222,7 +219,6 @@ static int fw_open(fwriter *w, const char *dir, const char *name, int flags)
 {
     buf_init(&w->b);
     w->written = 0;
-    w->sync_every = w->unsynced = 0;
     w->crc = 0;
     w->err = AS_OK;
     snprintf(w->path, sizeof w->path, "%s/%s", dir, name);
@@ -242,7 +238,7 @@ static int fw_open(fwriter *w, const char *dir, const char *name, int flags)
  * end, where a wiki build's six fsyncs waited 0.18 s with the cores idle
  * (0.14 s with this alone: an fsync's cost here grows with the bytes
  * written since the disk was last flushed, written back or not; hence
- * also sync_every). */
+ * also store_sync). */
 static void fw_writeback(const fwriter *w, uint64_t off, uint64_t len)
 {
 #ifdef SYNC_FILE_RANGE_WRITE
@@ -265,12 +261,6 @@ static void fw_flush(fwriter *w)
         w->err = err_write_all(w->fd, w->b.p, w->b.len, -1, w->path);
         if (!w->err)
             fw_writeback(w, HDR + w->written - w->b.len, w->b.len);
-        if (!w->err && w->sync_every &&
-            (w->unsynced += w->b.len) >= w->sync_every) {
-            w->unsynced = 0;
-            (void)fdatasync(w->fd);
-            seg_store_syncs++;
-        }
     }
     buf_clear(&w->b);
 }
@@ -458,6 +448,7 @@ struct seg_writer {
     size_t rhead, rused;
     int blocked;            /* the caller waits for room */
     int stop;
+    uint64_t synced;        /* store bytes written at the last store_sync */
     int werr;               /* the worker's first error ... */
     char werr_msg[512];     /* ... and its message */
     term_writer part[2];
@@ -554,8 +545,6 @@ int seg_writer_new(const char *dir, seg_writer **out)
         pthread_cond_init(&w->not_full, NULL);
         if (pthread_create(&w->thread, NULL, worker_main, w) == 0) {
             w->threaded = 1;
-            /* Read by the worker once blocks come (through w->mu). */
-            w->f[SEG_DS].sync_every = seg_store_sync_bytes;
         } else {
             pthread_mutex_destroy(&w->mu);
             pthread_cond_destroy(&w->not_empty);
@@ -713,6 +702,23 @@ static void wake_caller(seg_writer *w)
         pthread_cond_signal(&w->not_full);
 }
 
+/* On the worker: fdatasync the store's file once seg_store_sync_bytes
+ * (DS_SYNC_EVERY) more of it are written, waiting while the other threads
+ * have the cores (see DS_SYNC_EVERY). */
+static int store_sync(seg_writer *w)
+{
+    fwriter *f = &w->f[SEG_DS];
+    if (f->written - w->synced < seg_store_sync_bytes)
+        return AS_OK;
+    fw_flush(f);
+    w->synced = f->written;
+    if (f->err)
+        return f->err;
+    (void)fdatasync(f->fd);     /* a failure shows in the final fsync */
+    seg_store_syncs++;
+    return AS_OK;
+}
+
 static void *worker_main(void *arg)
 {
 #ifdef __linux__
@@ -742,6 +748,8 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&w->mu);
         if (!failed) {
             int rc = bw_compress(w, j.b, j.data, j.len, j.first, j.count);
+            if (rc == AS_OK && j.b->file == SEG_DS)
+                rc = store_sync(w);
             if (rc) {
                 pthread_mutex_lock(&w->mu);
                 w->werr = rc;
