@@ -461,18 +461,26 @@ static void put_u32(buf *o, uint32_t v)
     o->len += 4;
 }
 
-/* Append a length, the bytes and padding; the room is reserved. */
-static void put_bytes(buf *o, const void *p, size_t n)
-{
-    put_u32(o, (uint32_t)n);
-    memcpy(o->p + o->len, p, n);
-    memset(o->p + o->len + n, 0, (4 - n % 4) % 4);
-    o->len += (n + 3) & ~(size_t)3;
-}
-
 static size_t padded(size_t n)
 {
     return (n + 3) & ~(size_t)3;
+}
+
+/* Write a length, the bytes p[0..n) and zero padding at d; returns how
+ * many bytes that took. */
+static size_t write_bytes(unsigned char *d, const void *p, size_t n)
+{
+    uint32_t len = (uint32_t)n;
+    memcpy(d, &len, 4);
+    memcpy(d + 4, p, n);
+    memset(d + 4 + n, 0, padded(n) - n);
+    return 4 + padded(n);
+}
+
+/* Append a length, the bytes and padding; the room is reserved. */
+static void put_bytes(buf *o, const void *p, size_t n)
+{
+    o->len += write_bytes(o->p + o->len, p, n);
 }
 
 static int on_token(void *ctx, const an_token *t)
@@ -508,13 +516,8 @@ static int on_token(void *ctx, const an_token *t)
     uint32_t head[2] = {key << 2 | flags, t->pos};
     memcpy(d, head, 8);
     size_t n = 8;
-    if (flags & F_TERM) {
-        uint32_t len = t->len;
-        memcpy(d + 8, &len, 4);
-        memcpy(d + 12, t->term, len);
-        memset(d + 12 + len, 0, (4 - len % 4) % 4);
-        n = 12 + padded(len);
-    }
+    if (flags & F_TERM)
+        n += write_bytes(d + 8, t->term, t->len);
     o->len += n;
     return AS_OK;
 }
