@@ -1190,6 +1190,13 @@ static void *pipe_reader(void *arg)
     return NULL;
 }
 
+/* The caller, waiting for the reader: compress a block for the store's
+ * worker meanwhile (seg_writer_help). */
+static int pipe_idle(void *sw)
+{
+    return seg_writer_help(sw);
+}
+
 /* Read path into bd, on a second thread when one can be started. */
 static int read_corpus(as_builder *bd, const char *path,
                        const as_build_opts *opts, const corpus_opts *co)
@@ -1221,7 +1228,7 @@ static int read_corpus(as_builder *bd, const char *path,
         return corpus_read(path, co, builder_doc, bd, &bd->rep);
     }
     int rc = AS_OK;
-    for (long i; (i = ring_get(&p->ring)) >= 0;) {
+    for (long i; (i = ring_get_idle(&p->ring, pipe_idle, bd->a.sw)) >= 0;) {
         buf *b = &p->slot[i];
         rc = invert_stream(&bd->v, b->p, b->len, opts);
         buf_clear(b);

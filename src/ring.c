@@ -67,10 +67,24 @@ static void give_back(ring *r)
 
 long ring_get(ring *r)
 {
+    return ring_get_idle(r, NULL, NULL);
+}
+
+long ring_get_idle(ring *r, int (*idle)(void *), void *ctx)
+{
     pthread_mutex_lock(&r->mu);
     give_back(r);
-    while (r->count == 0 && !r->done)
+    int busy = idle != NULL;    /* idle may have more to do */
+    while (r->count == 0 && !r->done) {
+        if (busy) {
+            pthread_mutex_unlock(&r->mu);
+            busy = idle(ctx);
+            pthread_mutex_lock(&r->mu);
+            continue;
+        }
         pthread_cond_wait(&r->cv, &r->mu);
+        busy = idle != NULL;
+    }
     long i = -1;
     if (r->count > 0) {
         r->taken = 1;

@@ -39,6 +39,10 @@ void ring_done(ring *r);
  * published one, waiting for it; -1 when the producer is done and none is
  * left. */
 long ring_get(ring *r);
+/* Consumer: ring_get, but while there is nothing to take, idle(ctx) is
+ * called (without the ring's lock) until it returns 0, before waiting;
+ * and again after each wake-up that brings nothing. */
+long ring_get_idle(ring *r, int (*idle)(void *), void *ctx);
 /* Consumer: no more slots are wanted. */
 void ring_stop(ring *r);
 

@@ -54,6 +54,12 @@ int seg_writer_doc(seg_writer *w, uint32_t doc_id, const char *id,
                    size_t id_len, const char *title, size_t title_len,
                    const char *body, size_t body_len, uint32_t length,
                    uint32_t title_length);
+/* Compress one of the blocks queued for the compression worker, on the
+ * calling thread, if there is one to take: 1 if so, else 0.  For a thread
+ * that would otherwise wait (the build's inverting thread, waiting for
+ * the reading thread); the worker writes the block, in its turn.  Not
+ * while seg_writer_finish runs. */
+int seg_writer_help(seg_writer *w);
 /* After the last document: avgdl for the precomputed block bounds. */
 void seg_writer_set_avgdl(seg_writer *w, double avgdl);
 inv_sink seg_writer_sink(seg_writer *w);

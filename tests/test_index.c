@@ -600,6 +600,81 @@ static void test_build_tail_paths(void **state)
     }
 }
 
+/* Write n documents of random words to w from doc first on; the helper
+ * (seg_writer_help) is called until it has nothing left every `every`
+ * documents, when every is not 0: the blocks it compressed, added to
+ * *helped. */
+static void store_docs(seg_writer *w, uint32_t first, uint32_t n,
+                       uint32_t every, unsigned *helped)
+{
+    char body[2048], id[32];
+    for (uint32_t d = first; d < first + n; d++) {
+        size_t len = 0;
+        uint32_t words = 20 + rnd(200);
+        for (uint32_t k = 0; k < words && len < sizeof body - 16; k++)
+            len += (size_t)sprintf(body + len, " w%u", rnd(k % 3 ? 300 : 9000));
+        int idlen = snprintf(id, sizeof id, "d%u", d);
+        assert_int_equal(seg_writer_doc(w, d, id, (size_t)idlen, "t", 1, body,
+                                        len, words, 1),
+                         AS_OK);
+        if (every && d % every == every - 1)
+            while (seg_writer_help(w))
+                ++*helped;
+    }
+}
+
+/* Stored blocks compressed by a thread that would otherwise wait
+ * (seg_writer_help), with the worker held back so that they queue up:
+ * each sweep takes every queued block but the head, from the newest
+ * down, and stops at the blocks an earlier sweep took; the worker and, at
+ * the end, worker_drain write them in their turn.  The same bytes as the
+ * worker alone. */
+static void test_store_helper(void **state)
+{
+    (void)state;
+    char dirs[2][4300];
+    unsigned helped = 0, later = 0;
+    seg_hold_worker = 1;
+    for (int k = 0; k < 2; k++) {
+        snprintf(dirs[k], sizeof dirs[k], "%s/helper-%d", tu_group_dir, k);
+        assert_int_equal(mkdir(dirs[k], 0755), 0);
+        seg_writer *w;
+        assert_int_equal(seg_writer_new(dirs[k], &w), AS_OK);
+        rng_state = 7;
+        store_docs(w, 0, 3000, k ? 500 : 0, &helped);
+        if (k) {
+            /* All taken: nothing for another sweep until a block comes. */
+            assert_int_equal(seg_writer_help(w), 0);
+            store_docs(w, 3000, 40, 0, &later);
+            while (seg_writer_help(w))
+                later++;
+            assert_true(later > 0);
+            assert_int_equal(seg_writer_help(w), 0);
+        } else {
+            store_docs(w, 3000, 40, 0, &later);
+        }
+        seg_writer_set_avgdl(w, 100);
+        seg_file_info info[SEG_NFILES];
+        uint64_t terms, postings;
+        assert_int_equal(seg_writer_finish(w, info, &terms, &postings),
+                         AS_OK);
+        /* The worker has stopped: nothing to help with. */
+        assert_int_equal(seg_writer_help(w), 0);
+        seg_writer_free(w);
+    }
+    seg_hold_worker = 0;
+    /* 3040 documents of about 800 bytes: some 600 blocks of 4 KiB. */
+    assert_true(helped > 300);
+    assert_int_equal(seg_writer_help(NULL), 0);
+    for (int i = 0; i < SEG_NFILES; i++) {
+        char *out;
+        if (tu_run(&out, 1, "cmp '%s/%s' '%s/%s'", dirs[0], seg_file_names[i],
+                   dirs[1], seg_file_names[i]) != 0)
+            fail_msg("%s differs: %s", seg_file_names[i], out);
+        free(out);
+    }
+}
+
 /* Open, check and query a damaged index in-process: any result is fine
  * except a crash (the sanitizer build turns a bad read into one). */
 static int exercise(const char *dir, int *check_rc)
@@ -925,6 +1000,7 @@ int main(void)
         cmocka_unit_test(test_record_lengths),
         cmocka_unit_test(test_failed_build_keeps_old_index),
         cmocka_unit_test(test_builder_api),
+        cmocka_unit_test(test_store_helper),
         cmocka_unit_test(test_flipped_bytes),
         cmocka_unit_test(test_old_version_refused),
         cmocka_unit_test(test_truncated_and_deleted),
