@@ -237,9 +237,11 @@ static inline uint64_t word_head(const unsigned char *w, size_t n)
 }
 
 /* Stem w[0..n), whose hash_bytes is h, through the cache; *out points into
- * the cache.  w has 8 readable bytes past n (a->fold's padding). */
+ * the cache.  w has 8 readable bytes past n (a->fold's padding).  raw: a
+ * word without letters (a number), its own term, cached only for its key
+ * (see queue_word). */
 static int stem_word(analyzer *a, const unsigned char *w, size_t n,
-                     uint64_t h, const char **out, size_t *outlen,
+                     uint64_t h, int raw, const char **out, size_t *outlen,
                      uint32_t *key)
 {
     stem_cache *c = &a->cache;
@@ -259,11 +261,12 @@ static int stem_word(analyzer *a, const unsigned char *w, size_t n,
         }
         j = (j + 1) & (c->cap - 1);
     }
-    const sb_symbol *st = sb_stemmer_stem(a->stemmer, (const sb_symbol *)w,
-                                          (int)n);
+    const sb_symbol *st = raw ? w
+                              : sb_stemmer_stem(a->stemmer,
+                                                (const sb_symbol *)w, (int)n);
     if (!st)
         return AS_ERR_NOMEM;
-    size_t sl = (size_t)sb_stemmer_length(a->stemmer);
+    size_t sl = raw ? n : (size_t)sb_stemmer_length(a->stemmer);
     if (sl > AN_MAX_TERM)
         sl = AN_MAX_TERM;
     char *mem = arena_alloc(&c->mem, n + sl);
@@ -484,9 +487,13 @@ static void queue_word(analyzer *a, size_t off, uint32_t pos, size_t start,
     queued *q = &a->q[a->nq++];
     *q = (queued){(uint32_t)off, (uint32_t)n, pos, (uint32_t)start,
                   (uint32_t)end, 0, 0};
+    /* A word without letters (a number) is not stemmed, but it goes
+     * through the cache too, for its key: without one, the inverting
+     * thread looked each of the wiki passages' 904,000 such tokens up by
+     * its bytes. */
     if (n > 0 && a->stemmer && !a->no_stem &&
-        (!a->stem_first || a->stem_first[w[0]]) && has_letter(w, n)) {
-        q->stem = 1;
+        (!a->stem_first || a->stem_first[w[0]])) {
+        q->stem = has_letter(w, n) ? 1 : 2;
         q->hash = hash_bytes(w, n);
         if (a->cache.slots)
             __builtin_prefetch(&a->cache.slots[q->hash &
@@ -511,7 +518,7 @@ static int flush_queue(analyzer *a, an_token_fn fn, void *ctx)
         if (q->stem) {
             const char *st;
             size_t sl;
-            if (stem_word(a, w, n, q->hash, &st, &sl, &t.key))
+            if (stem_word(a, w, n, q->hash, q->stem == 2, &st, &sl, &t.key))
                 return AS_ERR_NOMEM;
             if (sl == 0)
                 continue;

@@ -489,6 +489,30 @@ static void test_stem_cache_collisions(void **state)
     }
 }
 
+/* A word without letters (a number) is not stemmed but has a key: the
+ * same one each time it comes, as a word does (the inverting thread maps
+ * keys to terms instead of looking each number up by its bytes). */
+static void test_number_keys(void **state)
+{
+    (void)state;
+    analyzer *a;
+    assert_int_equal(analyzer_new("english", 0, &a), AS_OK);
+    keyed k = analyze_keyed(a, "1990 runs 1990 42");
+    assert_int_equal(k.n, 4);
+    assert_string_equal(k.term[0], "1990");
+    assert_string_equal(k.term[1], "run");
+    assert_string_equal(k.term[2], "1990");
+    assert_string_equal(k.term[3], "42");
+    for (int i = 0; i < 4; i++)
+        assert_true(k.key[i] != AN_NO_KEY);
+    assert_int_equal(k.key[2], k.key[0]);
+    assert_true(k.key[1] != k.key[0] && k.key[3] != k.key[0] &&
+                k.key[3] != k.key[1]);
+    keyed again = analyze_keyed(a, "42");
+    assert_int_equal(again.key[0], k.key[3]);
+    analyzer_free(a);
+}
+
 /* The golden file: every token with position and offsets, one line per
  * input line.  Regenerate with ARTSEARCH_UPDATE_GOLDEN=1 and review. */
 static void test_golden(void **state)
@@ -544,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_callback_stops),
         cmocka_unit_test(test_stem_cache_collisions),
         cmocka_unit_test(test_stem_cache_epoch),
+        cmocka_unit_test(test_number_keys),
         cmocka_unit_test(test_golden),
     };
     return cmocka_run_group_tests_name("analyze", tests, NULL, NULL);
