@@ -247,8 +247,10 @@ valgrind:
 
 # Several threads searching one index (tests/test_threads.c).
 tsan:
-	$(MAKE) BUILD=build/tsan SANITIZE=thread build/tsan/tests/test_threads
+	$(MAKE) BUILD=build/tsan SANITIZE=thread build/tsan/tests/test_threads \
+	    build/tsan/tests/test_index
 	TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/test_threads
+	TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/test_index
 
 # ---- Installation --------------------------------------------------------
 
