@@ -248,9 +248,10 @@ valgrind:
 # Several threads searching one index (tests/test_threads.c).
 tsan:
 	$(MAKE) BUILD=build/tsan SANITIZE=thread build/tsan/tests/test_threads \
-	    build/tsan/tests/test_index
+	    build/tsan/tests/test_index build/tsan/artsearch
 	TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/test_threads
-	TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/test_index
+	TSAN_OPTIONS=halt_on_error=1 \
+	    ARTSEARCH_BIN=$(abspath build/tsan/artsearch) build/tsan/tests/test_index
 
 # ---- Installation --------------------------------------------------------
 
