@@ -47,7 +47,8 @@ typedef struct {
 typedef struct {
     uint32_t off, len;      /* the folded word: a->fold.p[off..off+len) */
     uint32_t pos, start, end;
-    int stem;               /* stem it (then hash is its hash) */
+    int stem;               /* through the stem cache (then hash is its
+                               hash): 1 stemmed, 2 as it is (a number) */
     uint64_t hash;
 } queued;
 

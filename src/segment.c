@@ -436,7 +436,7 @@ struct seg_writer {
     /* stored documents: [0] ids and titles (docs.dt), [1] text (store.ds) */
     blockw bw[2];
     ZSTD_CCtx *cctx;        /* used by whoever compresses (see worker) */
-    ZSTD_CCtx *hcctx;       /* the caller's, helping at the end (drain) */
+    ZSTD_CCtx *hcctx;       /* the caller's, helping (seg_writer_help) */
     /* The compression worker: blocks of both stores are compressed and
      * written by one thread, in order, while the caller goes on indexing.
      * Without a thread (pthread_create failed) they are done inline. */
@@ -821,104 +821,32 @@ static int worker_stop(seg_writer *w)
     return w->err;
 }
 
-/* A queued block worker_drain compresses itself: the store's blocks that
+/* A queued block seg_writer_help compresses: the store's blocks that
  * zs_block takes (docs.dt's are stored as they are; a big one is
  * streamed, through w->cctx). */
-static int drain_here(const struct bw_job *j)
+static int help_here(const struct bw_job *j)
 {
     return j->b->file == SEG_DS && j->len <= ZS_DICT_MAX_BLOCK;
 }
 
-/* Stop the worker as worker_stop does, sharing its backlog first: the
- * last half of the blocks it has not started are compressed on this
- * thread while it compresses and writes the others, and written after
- * them, in order.  At the end of a build of the wiki passages the worker,
- * kept behind at the lowest priority, had about 0.15 s of blocks left for
- * one core while the other waited. */
-static int worker_drain(seg_writer *w)
-{
-    if (!w->threaded)
-        return w->err;
-    struct bw_job *mine = NULL;
-    size_t n = 0;
-    pthread_mutex_lock(&w->mu);
-    size_t take = w->werr ? 0 : w->qlen / 2;
-    if (take > 0 && (mine = mem_alloc(take * sizeof *mine))) {
-        for (size_t k = 0; k < take; k++) {
-            mine[k] = w->queue[(w->qhead + w->qlen - take + k) % BW_QUEUE];
-            w->qbytes -= mine[k].len;
-        }
-        w->qlen -= take;
-        n = take;
-        w->hnext = 0;
-    }
-    pthread_mutex_unlock(&w->mu);
-    /* Where each block's compressed bytes are in zb (len SIZE_MAX: not
-     * done here; the store's small blocks only, as zs_block does them). */
-    struct {
-        size_t off, len;
-    } *z = n ? mem_alloc(n * sizeof *z) : NULL;
-    unsigned char *zb = NULL;
-    if (z) {
-        size_t total = 0;
-        for (size_t k = 0; k < n; k++) {
-            z[k].off = total;
-            z[k].len = SIZE_MAX;
-            if (drain_here(&mine[k]))
-                total += ZSTD_compressBound(mine[k].len);
-        }
-        if (!w->hcctx)
-            w->hcctx = ZSTD_createCCtx_advanced(zs_mem);
-        zb = total && w->hcctx ? mem_alloc(total) : NULL;
-        for (size_t k = 0; zb && k < n; k++) {
-            const struct bw_job *j = &mine[k];
-            if (!drain_here(j) || j->state == JOB_HELPED)
-                continue;
-            size_t r = zs_into(w->hcctx, j->b, zb + z[k].off,
-                               ZSTD_compressBound(j->len), j->data, j->len);
-            if (!ZSTD_isError(r))
-                z[k].len = r;
-        }
-    }
-    int rc = worker_stop(w);
-    for (size_t k = 0; k < n; k++) {
-        const struct bw_job *j = &mine[k];
-        if (rc == AS_OK) {
-            if (j->state == JOB_HELPED) {
-                rc = bw_write_helped(w, j);
-            } else if (zb && z[k].len != SIZE_MAX) {
-                fwriter *f = &w->f[j->b->file];
-                uint64_t off = fw_offset(f);
-                fw_write(f, zb + z[k].off, z[k].len);
-                rc = bw_index(w, j->b, off, z[k].len, j->len, j->first,
-                              j->count);
-            } else {
-                rc = bw_compress(w, j->b, j->data, j->len, j->first,
-                                 j->count);
-            }
-            if (rc)
-                rc = fail(w, rc);
-        }
-        if (j->owned)
-            mem_free(j->data);
-    }
-    mem_free(zb);
-    mem_free(z);
-    mem_free(mine);
-    return rc ? rc : w->err;
-}
-
-/* The helper takes the store's small blocks (drain_here) from the newest
+/* The helper takes the store's small blocks (help_here) from the newest
  * down, never the head, which the worker may be taking: a sweep goes down
  * until it meets the head or a block an earlier sweep took (below which
  * all were taken), and the next sweep starts again from the newest.  It
- * compresses through hcctx (the drain's, on the same thread) into hbuf,
- * then over the block's own bytes in the queue (the worker writes them
- * from there); a block that does not shrink is left to the worker. */
+ * compresses through hcctx (this thread's) into hbuf, then over the
+ * block's own bytes in the queue (the worker writes them from there); a
+ * block that does not shrink is left to the worker. */
 int seg_writer_help(seg_writer *w)
 {
     if (!w || !w->threaded)
         return 0;
+    size_t bound = ZSTD_compressBound(RING_BLOCK_MAX);
+    if (!w->hcctx)
+        w->hcctx = ZSTD_createCCtx_advanced(zs_mem);
+    if (!w->hbuf)
+        w->hbuf = mem_alloc(bound);
+    if (!w->hcctx || !w->hbuf)
+        return 0;           /* out of memory: the worker does it all */
     struct bw_job *j = NULL;
     pthread_mutex_lock(&w->mu);
     uint64_t head = w->popped, end = head + w->qlen;
@@ -934,7 +862,7 @@ int seg_writer_help(seg_writer *w)
             w->hnext = 0;           /* the last sweep's: all taken below */
             break;
         }
-        if (drain_here(c)) {
+        if (help_here(c)) {
             j = c;
             j->state = JOB_HELPING;
             w->hnext--;
@@ -944,14 +872,7 @@ int seg_writer_help(seg_writer *w)
     pthread_mutex_unlock(&w->mu);
     if (!j)
         return 0;
-    size_t bound = ZSTD_compressBound(RING_BLOCK_MAX);
-    if (!w->hcctx)
-        w->hcctx = ZSTD_createCCtx_advanced(zs_mem);
-    if (!w->hbuf)
-        w->hbuf = mem_alloc(bound);
-    size_t r = w->hcctx && w->hbuf
-                   ? zs_into(w->hcctx, j->b, w->hbuf, bound, j->data, j->len)
-                   : (size_t)-1;
+    size_t r = zs_into(w->hcctx, j->b, w->hbuf, bound, j->data, j->len);
     int done = !ZSTD_isError(r) && r <= j->len;
     if (done)
         memcpy(j->data, w->hbuf, r);
@@ -961,6 +882,19 @@ int seg_writer_help(seg_writer *w)
     pthread_cond_signal(&w->not_empty);
     pthread_mutex_unlock(&w->mu);
     return 1;
+}
+
+/* Stop the worker as worker_stop does, sharing its backlog first: this
+ * thread compresses queued blocks from the newest down (seg_writer_help)
+ * while the worker goes on from the oldest, until they meet; the worker
+ * then writes them all, in order.  At the end of a build of the wiki
+ * passages the worker, kept behind at the lowest priority, had about
+ * 0.15 s of blocks left for one core while the other waited. */
+static int worker_drain(seg_writer *w)
+{
+    while (seg_writer_help(w))
+        ;
+    return worker_stop(w);
 }
 
 /* Where in the ring a block of len bytes goes (*pos) and how many bytes
