@@ -195,8 +195,9 @@
  * buffer they were gathered in. */
 #define RING_BLOCK_MAX ZS_DICT_MAX_BLOCK
 /* A queued job's state: seg_writer_help may compress one in its place,
- * for the worker to write. */
-enum { JOB_QUEUED, JOB_HELPING, JOB_HELPED };
+ * for the worker to write; one it could not shrink is left to the worker
+ * (JOB_LEFT), and no sweep takes it again. */
+enum { JOB_QUEUED, JOB_HELPING, JOB_HELPED, JOB_LEFT };
 /* docs.dt has none: its blocks are stored uncompressed. */
 #define DT_DICT 0
 
@@ -450,7 +451,7 @@ struct seg_writer {
         size_t len;
         size_t take;        /* bytes of the ring it holds, waste included */
         int owned;          /* data malloc'd, freed with the job */
-        int state;          /* JOB_QUEUED, JOB_HELPING or JOB_HELPED */
+        int state;          /* JOB_QUEUED, _HELPING, _HELPED or _LEFT */
         size_t zlen;        /* JOB_HELPED: data[0..zlen) is compressed */
         uint32_t first, count;
     } *queue;               /* BW_QUEUE jobs, a ring */
@@ -877,7 +878,7 @@ int seg_writer_help(seg_writer *w)
     if (done)
         memcpy(j->data, w->hbuf, r);
     pthread_mutex_lock(&w->mu);
-    j->state = done ? JOB_HELPED : JOB_QUEUED;
+    j->state = done ? JOB_HELPED : JOB_LEFT;
     j->zlen = done ? r : 0;
     pthread_cond_signal(&w->not_empty);
     pthread_mutex_unlock(&w->mu);
